@@ -1,0 +1,56 @@
+# kvlab — common tasks. `make run` is the demo, `make test` the full test suite.
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# Packages with concurrency run under the race detector in `make test`.
+RACE_PKGS := ./resp/... ./keyspace/... ./engines/... ./server/... ./loadgen/... ./benchrun/...
+
+.PHONY: all build run test testrace vet lint fmt-check fuzz-smoke bench bench-redis crash-test stress clean deps-redis
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/kvlab ./cmd/kvlab
+
+## run: the main job — iot-latest-state for ~10 s on each embedded engine, comparison table, result files in results/
+run: build
+	./bin/kvlab bench --scenario iot-latest-state --engines memory,wal,tiered --duration 10s --warmup 2s --out-dir results
+
+## test: vet, every test, the race detector on concurrent packages
+test: fmt-check vet
+	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 -short $(RACE_PKGS)
+
+testrace:
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+lint: fmt-check vet
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+## fuzz-smoke: 30 s of each RESP fuzz target
+fuzz-smoke:
+	$(GO) test ./resp -run '^$$' -fuzz '^FuzzReader$$' -fuzztime 30s
+	$(GO) test ./resp -run '^$$' -fuzz '^FuzzReplyReader$$' -fuzztime 30s
+
+## bench: Go benchmarks of the hot paths
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./resp/... ./keyspace/... ./server/...
+
+## deps-redis: install Debian's redis-server and redis-tools for side-by-side comparisons
+deps-redis:
+	@command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || \
+	  { (apt-get update -qq && apt-get install -y -qq redis-server redis-tools) >/dev/null 2>&1 || \
+	    sudo sh -c 'apt-get update -qq && apt-get install -y -qq redis-server redis-tools' ; }
+
+## bench-redis: kvlab vs redis-server side by side with redis-benchmark (installs redis if missing)
+bench-redis: build deps-redis
+	./scripts/bench-redis.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,139 @@
+package keyspace
+
+import (
+	"fmt"
+	"hash/maphash"
+	"testing"
+)
+
+// TestDictScanGuarantee checks SCAN's contract while the table grows during the iteration: every key
+// present for the whole scan is returned at least once.
+func TestDictScanGuarantee(t *testing.T) {
+	for _, initial := range []int{0, 10, 31, 33, 1000, 5000} {
+		t.Run(fmt.Sprint(initial), func(t *testing.T) {
+			d := newDict(maphash.MakeSeed())
+			for i := 0; i < initial; i++ {
+				d.set(fmt.Sprintf("old:%d", i), &Object{})
+			}
+			seen := map[string]bool{}
+			var cursor uint64
+			added := 0
+			for steps := 0; ; steps++ {
+				cursor = d.scan(cursor, func(k string, _ *Object) { seen[k] = true })
+				// Grow the table between steps (forces incremental rehash mid-iteration).
+				for j := 0; j < 50; j++ {
+					d.set(fmt.Sprintf("new:%d", added), &Object{})
+					added++
+				}
+				if cursor == 0 {
+					break
+				}
+				if steps > 1_000_000 {
+					t.Fatal("scan does not terminate")
+				}
+			}
+			for i := 0; i < initial; i++ {
+				if k := fmt.Sprintf("old:%d", i); !seen[k] {
+					t.Fatalf("key %s present for the whole scan was not returned", k)
+				}
+			}
+			if d.count != initial+added {
+				t.Fatalf("count = %d, want %d", d.count, initial+added)
+			}
+		})
+	}
+}
+
+func TestDictSetGetDel(t *testing.T) {
+	d := newDict(maphash.MakeSeed())
+	const n = 20000
+	for i := 0; i < n; i++ {
+		d.set(fmt.Sprint(i), &Object{LSN: uint64(i)})
+	}
+	for i := 0; i < n; i++ {
+		o := d.get(fmt.Sprint(i))
+		if o == nil || o.LSN != uint64(i) {
+			t.Fatalf("get %d = %v", i, o)
+		}
+	}
+	for i := 0; i < n; i += 2 {
+		if !d.del(fmt.Sprint(i)) {
+			t.Fatalf("del %d", i)
+		}
+	}
+	if d.count != n/2 {
+		t.Fatalf("count = %d", d.count)
+	}
+	total := 0
+	d.forEach(func(string, *Object) bool { total++; return true })
+	if total != n/2 {
+		t.Fatalf("forEach saw %d", total)
+	}
+	seen := map[string]bool{}
+	for i := 0; i < 20000 && len(seen) < 100; i++ {
+		k, o := d.random(uint64(i) * 0x9e3779b97f4a7c15)
+		if o == nil {
+			t.Fatal("random on non-empty dict returned nothing")
+		}
+		seen[k] = true
+	}
+	if len(seen) < 100 {
+		t.Fatalf("random returned only %d distinct keys", len(seen))
+	}
+}
+
+func TestMatch(t *testing.T) {
+	for _, tc := range []struct {
+		pat, s string
+		want   bool
+	}{
+		{"*", "anything", true}, {"h?llo", "hello", true}, {"h?llo", "hllo", false},
+		{"h*llo", "heeeello", true}, {"h[ae]llo", "hallo", true}, {"h[ae]llo", "hillo", false},
+		{"h[^e]llo", "hallo", true}, {"h[^e]llo", "hello", false}, {"h[a-b]llo", "hbllo", true},
+		{"h\\?llo", "h?llo", true}, {"h\\?llo", "hello", false}, {"user:*", "user:", true},
+		{"*a*b*c*", "xaybzc", true}, {"[", "", false}, {"a*", "b", false},
+	} {
+		if got := Match([]byte(tc.pat), []byte(tc.s), false); got != tc.want {
+			t.Errorf("Match(%q, %q) = %v", tc.pat, tc.s, got)
+		}
+	}
+	if !Match([]byte("HELLO"), []byte("hello"), true) {
+		t.Error("nocase match failed")
+	}
+}
+
+func TestParseInt(t *testing.T) {
+	for _, tc := range []struct {
+		in  string
+		n   int64
+		bad bool
+	}{
+		{"0", 0, false}, {"-1", -1, false}, {"9223372036854775807", 9223372036854775807, false},
+		{"-9223372036854775808", -9223372036854775808, false}, {"9223372036854775808", 0, true},
+		{"01", 0, true}, {"+1", 0, true}, {" 1", 0, true}, {"", 0, true}, {"-", 0, true}, {"-0", 0, true},
+		{"1.0", 0, true}, {"99999999999999999999", 0, true},
+	} {
+		n, err := ParseInt([]byte(tc.in))
+		if (err != nil) != tc.bad || n != tc.n {
+			t.Errorf("ParseInt(%q) = %d, %v", tc.in, n, err)
+		}
+	}
+}
+
+func TestEffectsRoundTrip(t *testing.T) {
+	var e Effects
+	e.AddStrings(0, "SET", "k", "v")
+	e.Add(3, []byte("DEL"), []byte(""), []byte("x"))
+	var got []string
+	err := DecodeEffects(e.Buf, func(db int, args [][]byte) error {
+		got = append(got, fmt.Sprintf("%d:%q", db, args))
+		return nil
+	})
+	if err != nil || len(got) != 2 || got[0] != `0:["SET" "k" "v"]` || got[1] != `3:["DEL" "" "x"]` {
+		t.Fatalf("decode = %v, %v", got, err)
+	}
+	for cut := 0; cut < len(e.Buf); cut++ {
+		// Every truncation either decodes a prefix or fails cleanly; never panics.
+		_ = DecodeEffects(e.Buf[:cut], func(int, [][]byte) error { return nil })
+	}
+}

@@ -1,0 +1,369 @@
+// Package keyspace holds kvlab's data: sixteen databases of Redis-typed values, the command table, and the
+// handlers that every engine shares. A handler runs with Keyspace.Mu held, reads its arguments from a Ctx,
+// writes its reply through the Ctx's resp.Writer and, for a write, records deterministic per-key effects
+// (EXPIRE k 10 becomes PEXPIREAT k <abs ms>; INCRBYFLOAT becomes SET of the result) that durable engines log
+// and replay with ApplyEffects. Engines differ only in what they do with those effects; the keyspace never
+// learns which engine it runs on.
+//
+// Locking: Keyspace.Mu is the one lock of the data set. The server holds it while it executes the commands of
+// one pipeline read; background work (active expiry) takes it in short slices.
+package keyspace
+
+import (
+	"hash/maphash"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// NumDBs is the number of logical databases (SELECT 0..15).
+const NumDBs = 16
+
+// Keyspace is the whole data set: NumDBs databases plus the hooks the server and engines attach.
+type Keyspace struct {
+	// Mu guards every DB, every Object and the fields below that are not atomics.
+	Mu  sync.Mutex
+	dbs [NumDBs]*DB
+
+	// RecordEffects asks the server to collect each write's effects and pass them to the engine's Commit
+	// (set by engines that log, and when replicas follow this node).
+	RecordEffects bool
+	// TrackLSN makes writes stamp keys with NextLSN and deletions leave tombstones, so a read that observes
+	// a write which is not yet durable can wait for it (set by durable engines before serving).
+	TrackLSN bool
+	// NextLSN is the LSN the next committed effect record will carry; the engine keeps it current under Mu.
+	NextLSN uint64
+	// OnModify, when set, is called (with Mu held) for every key a command, expiry or eviction changes
+	// (WATCH invalidation, blocked-client wake-up). db is the database index.
+	OnModify func(db int, key []byte)
+	// OnFlush, when set, is called (with Mu held) when a database is emptied (db = -1 for all).
+	OnFlush func(db int)
+	// Notify, when set, is called (with Mu held) for keyspace events: class is Redis's notify-keyspace-events
+	// letter ('g' generic, '$' string, 'x' expired, 'e' evicted, ...), event the event name.
+	Notify func(db int, class byte, event string, key []byte)
+
+	clock atomic.Uint32 // LRU clock: seconds since start, refreshed by the cron
+
+	// Stats (atomics so INFO can read them without the lock).
+	ExpiredKeys   atomic.Int64
+	EvictedKeys   atomic.Int64
+	KeyspaceHits  atomic.Int64
+	KeyspaceMiss  atomic.Int64
+	ExpireCycleMS atomic.Int64
+
+	seed maphash.Seed
+	rng  *rand.Rand
+}
+
+// New returns an empty keyspace.
+func New() *Keyspace {
+	ks := &Keyspace{seed: maphash.MakeSeed(), rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15))}
+	for i := range ks.dbs {
+		ks.dbs[i] = newDB(ks, i)
+	}
+	ks.clock.Store(1)
+	return ks
+}
+
+// DB returns database i (0 <= i < NumDBs).
+func (ks *Keyspace) DB(i int) *DB { return ks.dbs[i] }
+
+// Clock returns the LRU clock in seconds.
+func (ks *Keyspace) Clock() uint32 { return ks.clock.Load() }
+
+// Rand returns the keyspace's random source; use it with Mu held.
+func (ks *Keyspace) Rand() *rand.Rand { return ks.rng }
+
+// KeyCount returns the number of keys in every database (Mu held).
+func (ks *Keyspace) KeyCount() (n int) {
+	for _, db := range ks.dbs {
+		n += db.d.count
+	}
+	return n
+}
+
+// Now returns the current Unix time in milliseconds.
+func Now() int64 { return time.Now().UnixMilli() }
+
+// DB is one logical database.
+type DB struct {
+	ks    *Keyspace
+	Index int
+	d     *dict
+	// expires indexes the keys that carry a TTL, for the active expiry cycle and volatile-* eviction.
+	expires map[string]*Object
+	// tombstones holds the LSN of keys deleted while TrackLSN is on, so a read of a missing key can wait for
+	// the deletion to be durable. Entries older than the durable LSN are pruned by PruneTombstones.
+	tombstones map[string]uint64
+}
+
+func newDB(ks *Keyspace, i int) *DB {
+	return &DB{ks: ks, Index: i, d: newDict(ks.seed), expires: map[string]*Object{}}
+}
+
+// Len returns the number of keys (expired keys not yet reclaimed included, as in Redis's DBSIZE).
+func (db *DB) Len() int { return db.d.count }
+
+// ExpiresLen returns the number of keys with a TTL.
+func (db *DB) ExpiresLen() int { return len(db.expires) }
+
+// Peek returns the object of key without expiry, statistics or LSN tracking (engines, snapshots).
+func (db *DB) Peek(key []byte) *Object { return db.d.get(string(key)) }
+
+// expired reports whether o has passed its TTL at now; it deletes it if so.
+func (db *DB) expireIfNeeded(key []byte, o *Object, now int64) bool {
+	if o.ExpireAt == 0 || o.ExpireAt > now {
+		return false
+	}
+	db.deleteExpired(key)
+	return true
+}
+
+func (db *DB) deleteExpired(key []byte) {
+	db.remove(key)
+	db.ks.ExpiredKeys.Add(1)
+	if db.ks.Notify != nil {
+		db.ks.Notify(db.Index, 'x', "expired", key)
+	}
+	if db.ks.OnModify != nil {
+		db.ks.OnModify(db.Index, key)
+	}
+}
+
+// remove deletes key from the dict and the expires index and leaves a tombstone when tracking LSNs.
+func (db *DB) remove(key []byte) bool {
+	o := db.d.get(string(key))
+	if o == nil {
+		return false
+	}
+	if o.ExpireAt != 0 {
+		delete(db.expires, string(key))
+	}
+	db.d.del(string(key))
+	if db.ks.TrackLSN {
+		if db.tombstones == nil {
+			db.tombstones = map[string]uint64{}
+		}
+		db.tombstones[string(key)] = db.ks.NextLSN
+	}
+	return true
+}
+
+// Lookup returns the live object for a read, or nil: it expires the key lazily, refreshes its access
+// recency, counts hits and misses, and records the LSN the reply must wait for.
+func (c *Ctx) Lookup(key []byte) *Object {
+	db := c.DB
+	o := db.d.get(string(key))
+	if o != nil && !c.Replay && db.expireIfNeeded(key, o, c.Now) {
+		o = nil
+	}
+	if o == nil {
+		db.ks.KeyspaceMiss.Add(1)
+		if db.tombstones != nil {
+			if lsn, ok := db.tombstones[string(key)]; ok && lsn > c.NeedLSN {
+				c.NeedLSN = lsn
+			}
+		}
+		return nil
+	}
+	db.ks.KeyspaceHits.Add(1)
+	o.LRU = db.ks.clock.Load()
+	if o.LFU < 255 {
+		o.LFU++
+	}
+	if o.LSN > c.NeedLSN {
+		c.NeedLSN = o.LSN
+	}
+	return o
+}
+
+// LookupWrite returns the live object of key for a command that may modify it (no hit/miss statistics).
+func (c *Ctx) LookupWrite(key []byte) *Object {
+	db := c.DB
+	o := db.d.get(string(key))
+	if o == nil {
+		if db.tombstones != nil {
+			if lsn, ok := db.tombstones[string(key)]; ok && lsn > c.NeedLSN {
+				c.NeedLSN = lsn
+			}
+		}
+		return nil
+	}
+	if db.expireIfNeeded(key, o, c.Now) {
+		return nil
+	}
+	o.LRU = db.ks.clock.Load()
+	if o.LSN > c.NeedLSN {
+		c.NeedLSN = o.LSN
+	}
+	return o
+}
+
+// Exists reports whether key is live, without touching its access recency (EXISTS, TYPE-less checks).
+func (c *Ctx) Exists(key []byte) bool {
+	o := c.DB.d.get(string(key))
+	if o == nil {
+		return false
+	}
+	if c.DB.expireIfNeeded(key, o, c.Now) {
+		return false
+	}
+	if o.LSN > c.NeedLSN {
+		c.NeedLSN = o.LSN
+	}
+	return true
+}
+
+// Set stores o under key, replacing any previous value. With keepTTL the previous TTL (if any) carries over;
+// otherwise o.ExpireAt is used as is. It marks the key modified.
+func (c *Ctx) Set(key []byte, o *Object, keepTTL bool) {
+	db := c.DB
+	old := db.d.get(string(key))
+	if old != nil {
+		if keepTTL {
+			o.ExpireAt = old.ExpireAt
+		}
+		db.d.replace(string(key), o)
+		if old.ExpireAt != 0 && o.ExpireAt == 0 {
+			delete(db.expires, string(key))
+		} else if o.ExpireAt != 0 {
+			db.expires[string(key)] = o
+		}
+	} else {
+		k := string(key)
+		db.d.set(k, o)
+		if o.ExpireAt != 0 {
+			db.expires[k] = o
+		}
+		if db.tombstones != nil {
+			delete(db.tombstones, k)
+		}
+	}
+	o.LRU = db.ks.clock.Load()
+	c.Modified(key, o)
+}
+
+// Modified marks key (whose object is o, nil when deleted) as written by this command: it stamps the LSN
+// the command's effects will carry and wakes WATCH and blocked clients.
+func (c *Ctx) Modified(key []byte, o *Object) {
+	ks := c.DB.ks
+	if o != nil && ks.TrackLSN {
+		o.LSN = ks.NextLSN
+	}
+	c.Dirty++
+	if ks.OnModify != nil {
+		ks.OnModify(c.DB.Index, key)
+	}
+}
+
+// Delete removes key; it reports whether the key existed (live or not yet reclaimed and unexpired).
+func (c *Ctx) Delete(key []byte) bool {
+	db := c.DB
+	o := db.d.get(string(key))
+	if o == nil {
+		return false
+	}
+	if db.expireIfNeeded(key, o, c.Now) {
+		return false
+	}
+	db.remove(key)
+	c.Modified(key, nil)
+	return true
+}
+
+// SetExpire sets the absolute expiry of the live object o of key (0 removes the TTL).
+func (c *Ctx) SetExpire(key []byte, o *Object, at int64) {
+	db := c.DB
+	if at == 0 {
+		if o.ExpireAt != 0 {
+			delete(db.expires, string(key))
+		}
+	} else if o.ExpireAt == 0 {
+		db.expires[string(key)] = o
+	}
+	o.ExpireAt = at
+	c.Modified(key, o)
+}
+
+// Notify emits a keyspace event for key if notifications are enabled.
+func (c *Ctx) Notify(class byte, event string, key []byte) {
+	if c.Replay {
+		return
+	}
+	if n := c.DB.ks.Notify; n != nil {
+		n(c.DB.Index, class, event, key)
+	}
+}
+
+// Flush empties database db (or all of them when db < 0).
+func (ks *Keyspace) Flush(db int) {
+	for i := range ks.dbs {
+		if db >= 0 && i != db {
+			continue
+		}
+		old := ks.dbs[i]
+		ks.dbs[i] = newDB(ks, i)
+		if ks.TrackLSN && old.d.count > 0 {
+			// Reads of any former key must wait for the flush to be durable: keep tombstones for all of them.
+			ts := make(map[string]uint64, old.d.count)
+			old.d.forEach(func(k string, _ *Object) bool { ts[k] = ks.NextLSN; return true })
+			ks.dbs[i].tombstones = ts
+		}
+	}
+	if ks.OnFlush != nil {
+		ks.OnFlush(db)
+	}
+}
+
+// PruneTombstones drops tombstones of deletions that are durable (LSN <= durable). Call with Mu held.
+func (ks *Keyspace) PruneTombstones(durable uint64) {
+	for _, db := range ks.dbs {
+		for k, lsn := range db.tombstones {
+			if lsn <= durable {
+				delete(db.tombstones, k)
+			}
+		}
+		if len(db.tombstones) == 0 {
+			db.tombstones = nil
+		}
+	}
+}
+
+// Swap exchanges the contents of databases a and b (SWAPDB).
+func (ks *Keyspace) Swap(a, b int) {
+	ks.dbs[a], ks.dbs[b] = ks.dbs[b], ks.dbs[a]
+	ks.dbs[a].Index, ks.dbs[b].Index = a, b
+}
+
+// ForEach calls fn for every key of the database (Mu held) until fn returns false. Expired keys that were
+// not yet reclaimed are included; fn must not modify the database.
+func (db *DB) ForEach(fn func(key string, o *Object) bool) { db.d.forEach(fn) }
+
+// Scan visits one step of a SCAN iteration and returns the next cursor (0 at the end).
+func (db *DB) Scan(cursor uint64, fn func(key string, o *Object)) uint64 { return db.d.scan(cursor, fn) }
+
+// RandomKey returns a random key and its object ("" when empty); expired keys may be returned.
+func (db *DB) RandomKey() (string, *Object) { return db.d.random(db.ks.rng.Uint64()) }
+
+// RandomVolatile returns a random key that has a TTL ("" when none).
+func (db *DB) RandomVolatile() (string, *Object) {
+	for k, o := range db.expires {
+		return k, o
+	}
+	return "", nil
+}
+
+// Load inserts key with o during recovery or snapshot loading, without effects, hooks or LSN tracking.
+func (db *DB) Load(key string, o *Object) {
+	if old := db.d.get(key); old != nil && old.ExpireAt != 0 {
+		delete(db.expires, key)
+	}
+	db.d.set(key, o)
+	if o.ExpireAt != 0 {
+		db.expires[key] = o
+	}
+}
+
+// Unload removes key without effects or hooks (tiering engines, recovery).
+func (db *DB) Unload(key string) { db.remove([]byte(key)) }

@@ -1,0 +1,114 @@
+package keyspace
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// TypeOps are the operations every data type provides so generic code (COPY, snapshots, DUMP/RESTORE,
+// tiering, MEMORY USAGE) works on any value. Each type's file registers its ops with RegisterType.
+type TypeOps struct {
+	// Clone returns a deep copy of v.
+	Clone func(v any) any
+	// Marshal appends a self-contained serialized form of v to dst.
+	Marshal func(dst []byte, v any) []byte
+	// Unmarshal decodes what Marshal wrote.
+	Unmarshal func(b []byte) (any, error)
+	// Size estimates the bytes v occupies in memory (MEMORY USAGE, tiering budgets).
+	Size func(v any) int
+	// Len returns the element count (fields, members, entries).
+	Len func(v any) int
+	// Encoding is what OBJECT ENCODING reports for v.
+	Encoding func(v any) string
+}
+
+var typeOps [TypeStream + 1]*TypeOps
+
+// RegisterType installs the ops of a non-string type (at init time).
+func RegisterType(t Type, ops *TypeOps) { typeOps[t] = ops }
+
+// Ops returns the registered ops of t, or nil.
+func Ops(t Type) *TypeOps {
+	if int(t) < len(typeOps) {
+		return typeOps[t]
+	}
+	return nil
+}
+
+// CloneObject returns a deep copy of o's value and TTL (new LRU/LFU/LSN metadata).
+func CloneObject(o *Object) *Object {
+	n := &Object{Type: o.Type, ExpireAt: o.ExpireAt}
+	if o.Type == TypeString {
+		n.Str = Owned(o.Str)
+		return n
+	}
+	n.Val = typeOps[o.Type].Clone(o.Val)
+	return n
+}
+
+// ErrBadValue reports a serialized value that does not decode.
+var ErrBadValue = errors.New("keyspace: malformed serialized value")
+
+// serialization version of MarshalObject's format
+const valueFormat = 1
+
+// MarshalValue appends o's type and value (not its TTL) to dst:
+//
+//	byte format | byte type | payload
+//
+// where payload is the raw string for strings and the type's Marshal output otherwise.
+func MarshalValue(dst []byte, o *Object) []byte {
+	dst = append(dst, valueFormat, byte(o.Type))
+	if o.Type == TypeString {
+		return append(dst, o.Str...)
+	}
+	return typeOps[o.Type].Marshal(dst, o.Val)
+}
+
+// UnmarshalValue decodes MarshalValue's output into a new object (ExpireAt 0).
+func UnmarshalValue(b []byte) (*Object, error) {
+	if len(b) < 2 || b[0] != valueFormat {
+		return nil, fmt.Errorf("%w: bad header", ErrBadValue)
+	}
+	t := Type(b[1])
+	if t == TypeString {
+		return &Object{Type: TypeString, Str: Owned(b[2:])}, nil
+	}
+	ops := Ops(t)
+	if ops == nil {
+		return nil, fmt.Errorf("%w: unknown type %d", ErrBadValue, t)
+	}
+	v, err := ops.Unmarshal(b[2:])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBadValue, t, err)
+	}
+	return &Object{Type: t, Val: v}, nil
+}
+
+// ObjectSize estimates the memory o uses, metadata included.
+func ObjectSize(key string, o *Object) int {
+	n := 64 + len(key) + 16 // Object struct + key + dict slot
+	if o.Type == TypeString {
+		return n + cap(o.Str)
+	}
+	if ops := Ops(o.Type); ops != nil && o.Val != nil {
+		return n + ops.Size(o.Val)
+	}
+	return n
+}
+
+// AppendBytes appends a uvarint length and p (helper for types' Marshal functions).
+func AppendBytes(dst, p []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(p)))
+	return append(dst, p...)
+}
+
+// ReadBytes reads what AppendBytes wrote; it returns the bytes (aliasing b) and the rest.
+func ReadBytes(b []byte) (p, rest []byte, err error) {
+	l, n := binary.Uvarint(b)
+	if n <= 0 || l > uint64(len(b)-n) {
+		return nil, nil, fmt.Errorf("%w: truncated", ErrBadValue)
+	}
+	return b[n : n+int(l)], b[n+int(l):], nil
+}

@@ -1,0 +1,263 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kvlab/kvlab/engines"
+	"github.com/kvlab/kvlab/keyspace"
+	"github.com/kvlab/kvlab/resp"
+)
+
+// conn is one client connection. Its goroutine owns every field except those marked otherwise.
+type conn struct {
+	s    *Server
+	nc   net.Conn
+	rd   *resp.Reader
+	w    resp.Writer
+	ctx  keyspace.Ctx
+	eff  keyspace.Effects
+	id   int64
+	db   int
+	born time.Time
+
+	// info fields read by CLIENT LIST from other goroutines: guarded by infoMu.
+	infoMu  sync.Mutex
+	name    string
+	libName string
+	libVer  string
+	noEvict bool
+
+	lastCmd    atomic.Pointer[keyspace.Command]
+
+	lastActive atomic.Int64 // Unix ms of the last command
+	closeAfter bool         // QUIT, or a KILL of this client: close once replies are written
+	killed     atomic.Bool
+}
+
+func (s *Server) newConn(nc net.Conn) *conn {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	c := &conn{s: s, nc: nc, born: time.Now()}
+	c.rd = resp.NewReader(nc, s.cfg.Limits)
+	c.w.Proto = 2
+	c.w.Buf = make([]byte, 0, 4096)
+	c.ctx = keyspace.Ctx{KS: s.ks, W: &c.w, Conn: c}
+	s.mu.Lock()
+	s.nextID++
+	c.id = s.nextID
+	s.clients[c.id] = c
+	s.mu.Unlock()
+	c.lastActive.Store(time.Now().UnixMilli())
+	return c
+}
+
+func (c *conn) close() {
+	c.s.mu.Lock()
+	delete(c.s.clients, c.id)
+	c.s.mu.Unlock()
+	c.nc.Close()
+}
+
+// serve is the connection loop. Each turn blocks for one command, then executes it and every further
+// command already complete in the read buffer while holding the keyspace lock once; effects are committed
+// in execution order under that lock; then, without the lock, it waits until the engine has made durable
+// the highest LSN those replies depend on, and writes all replies with one write.
+func (c *conn) serve() {
+	defer c.close()
+	s := c.s
+	ks := s.ks
+	preparer, _ := s.engine.(engines.Preparer)
+	for {
+		args, err := c.rd.ReadCommand()
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		var need uint64
+		if preparer != nil {
+			c.prepare(preparer, args)
+		}
+		ks.Mu.Lock()
+		for {
+			lsn := c.exec(args)
+			if lsn > need {
+				need = lsn
+			}
+			if c.closeAfter {
+				break
+			}
+			var ok bool
+			args, ok, err = c.rd.Next()
+			if err != nil || !ok {
+				break
+			}
+			if preparer != nil {
+				ks.Mu.Unlock()
+				c.prepare(preparer, args)
+				ks.Mu.Lock()
+			}
+		}
+		ks.Mu.Unlock()
+		if need > 0 {
+			if werr := s.engine.Wait(s.ctx, need); werr != nil {
+				// The engine could not make the writes durable: the replies must not claim success.
+				c.w.Reset()
+				c.w.Error("ERR kvlab: write not durable: " + werr.Error())
+				c.closeAfter = true
+			}
+		}
+		if err != nil {
+			c.protocolError(err)
+			c.flush()
+			return
+		}
+		if !c.flush() || c.closeAfter {
+			return
+		}
+	}
+}
+
+func (c *conn) prepare(p engines.Preparer, args [][]byte) {
+	cmd, msg := keyspace.Resolve(args)
+	if msg != "" || cmd == nil {
+		return
+	}
+	idx := cmd.KeyIndexes(args)
+	if len(idx) == 0 {
+		return
+	}
+	keys := make([][]byte, len(idx))
+	for i, j := range idx {
+		keys[i] = args[j]
+	}
+	if err := p.Prepare(c.db, keys); err != nil {
+		c.s.Logf("prepare keys for %s: %v", cmd.Name, err)
+	}
+}
+
+// flush writes the accumulated replies; it reports false when the connection is gone.
+func (c *conn) flush() bool {
+	if len(c.w.Buf) == 0 {
+		return true
+	}
+	n, err := c.nc.Write(c.w.Buf)
+	c.s.stats.netOutput.Add(int64(n))
+	if cap(c.w.Buf) > 1<<20 {
+		c.w.Buf = make([]byte, 0, 4096) // give back the memory of one huge reply
+	} else {
+		c.w.Reset()
+	}
+	return err == nil
+}
+
+func (c *conn) readFailed(err error) {
+	var pe *resp.ProtocolError
+	if errors.As(err, &pe) {
+		c.protocolError(err)
+		c.flush()
+		return
+	}
+	if err != io.EOF && !errors.Is(err, net.ErrClosed) && !c.killed.Load() && !c.s.closing.Load() {
+		if !strings.Contains(err.Error(), "connection reset") {
+			c.s.Logf("client id=%d addr=%s: read: %v", c.id, c.nc.RemoteAddr(), err)
+		}
+	}
+}
+
+func (c *conn) protocolError(err error) {
+	var pe *resp.ProtocolError
+	if errors.As(err, &pe) {
+		c.s.stats.protocolErrors.Add(1)
+		c.w.Error("ERR " + pe.Error())
+		c.s.Logf("client id=%d addr=%s: %s; closing the connection", c.id, c.nc.RemoteAddr(), pe.Error())
+	}
+}
+
+// preExecFilter runs before a command executes, with the keyspace lock held. cmd is nil and msg holds the
+// error for an unknown command or bad arity. Returning handled=true means the filter wrote the reply (and
+// possibly ran the command itself, returning the LSN its reply must wait for).
+type preExecFilter struct {
+	order int // lower runs first: 10 authentication, 20 ACL, 30 cluster redirection, 40 pub/sub mode, 50 MULTI
+	fn    func(c *conn, cmd *keyspace.Command, msg string, args [][]byte) (handled bool, lsn uint64)
+}
+
+var preExec []preExecFilter
+
+// addPreExec installs a filter (from init functions) keeping them sorted by order.
+func addPreExec(order int, fn func(c *conn, cmd *keyspace.Command, msg string, args [][]byte) (bool, uint64)) {
+	preExec = append(preExec, preExecFilter{order, fn})
+	for i := len(preExec) - 1; i > 0 && preExec[i].order < preExec[i-1].order; i-- {
+		preExec[i], preExec[i-1] = preExec[i-1], preExec[i]
+	}
+}
+
+// exec runs one command with the keyspace lock held and returns the LSN its reply must wait for.
+func (c *conn) exec(args [][]byte) uint64 {
+	s := c.s
+	s.stats.commands.Add(1)
+	cmd, msg := keyspace.Resolve(args)
+	for _, f := range preExec {
+		// Filters see unknown commands and arity errors too (AUTH must be checked first; MULTI queues the
+		// error and aborts EXEC). A filter that handled the command writes its reply and returns true.
+		if handled, lsn := f.fn(c, cmd, msg, args); handled {
+			return lsn
+		}
+	}
+	if msg != "" {
+		s.stats.errorReplies.Add(1)
+		c.w.Error(msg)
+		return 0
+	}
+	now := time.Now()
+	c.lastActive.Store(now.UnixMilli())
+	c.lastCmd.Store(cmd)
+	x := &c.ctx
+	x.Args = args
+	x.Cmd = cmd
+	x.DB = s.ks.DB(c.db)
+	x.Now = now.UnixMilli()
+	x.NeedLSN = 0
+	x.Dirty = 0
+	x.Block = nil
+	if s.ks.RecordEffects {
+		c.eff.Reset()
+		x.Effects = &c.eff
+	} else {
+		x.Effects = nil
+	}
+	before := len(c.w.Buf)
+	cmd.Handler(x)
+	need := x.NeedLSN
+	if x.Effects != nil && c.eff.N > 0 {
+		lsn, err := s.engine.Commit(&c.eff, x.Now)
+		if err != nil {
+			// The command ran in memory but could not be logged; report it rather than acknowledge.
+			c.w.Buf = c.w.Buf[:before]
+			c.w.Error("ERR kvlab: write could not be logged: " + err.Error())
+			s.Logf("commit %s: %v", cmd.Name, err)
+		} else if lsn > need {
+			need = lsn
+		}
+	}
+	if s.ks.TrackLSN && need > 0 && need >= s.ks.NextLSN {
+		// An observed stamp with no record behind it (a write that produced no effects) needs no wait.
+		need = s.ks.NextLSN - 1
+	}
+	elapsed := time.Since(now)
+	st := s.cmdStat(cmd)
+	st.calls.Add(1)
+	st.usec.Add(elapsed.Microseconds())
+	if len(c.w.Buf) > before && c.w.Buf[before] == '-' {
+		st.failed.Add(1)
+		s.stats.errorReplies.Add(1)
+	}
+	return need
+}

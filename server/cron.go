@@ -1,0 +1,78 @@
+package server
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// serverCron holds the figures the server samples in the background (instantaneous ops/s, peak memory).
+type serverCron struct {
+	peak    atomic.Int64
+	ops     atomic.Int64
+	blocked atomic.Int64 // clients blocked in BLPOP & co (maintained by the blocking code)
+}
+
+// runCron samples ops/s and memory every 100 ms until the server stops.
+func (s *Server) runCron() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	const window = 16
+	var samples [window]int64
+	var i int
+	lastCmds, lastT := s.stats.commands.Load(), time.Now()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case now := <-t.C:
+			cmds := s.stats.commands.Load()
+			dt := now.Sub(lastT).Seconds()
+			if dt > 0 {
+				samples[i%window] = int64(float64(cmds-lastCmds) / dt)
+				i++
+			}
+			lastCmds, lastT = cmds, now
+			var sum int64
+			n := min(i, window)
+			for _, v := range samples[:n] {
+				sum += v
+			}
+			if n > 0 {
+				s.cron.ops.Store(sum / int64(n))
+			}
+			s.peakMemory(UsedMemory())
+		}
+	}
+}
+
+func (s *Server) opsPerSec() int64 { return s.cron.ops.Load() }
+
+// peakMemory records used as a candidate peak and returns the peak so far.
+func (s *Server) peakMemory(used int64) int64 {
+	for {
+		p := s.cron.peak.Load()
+		if used <= p {
+			return p
+		}
+		if s.cron.peak.CompareAndSwap(p, used) {
+			return used
+		}
+	}
+}
+
+func (s *Server) blockedClients() int64 { return s.cron.blocked.Load() }
+
+// maxClients is the connection limit reported by INFO and enforced at accept.
+func (s *Server) maxClients() int {
+	if s.cfg.MaxClients > 0 {
+		return s.cfg.MaxClients
+	}
+	return 10000
+}
+
+func (s *Server) maxMemoryPolicy() string {
+	if s.cfg.MaxMemoryPolicy != "" {
+		return s.cfg.MaxMemoryPolicy
+	}
+	return "noeviction"
+}

@@ -1,0 +1,25 @@
+package server
+
+import (
+	"sync/atomic"
+
+	"github.com/kvlab/kvlab/keyspace"
+)
+
+// commandStats are the per-command figures of INFO commandstats.
+type commandStats struct {
+	calls, usec, rejected, failed atomic.Int64
+}
+
+// cmdStat returns cmd's stats; called with the keyspace lock held, which guards the map.
+func (s *Server) cmdStat(cmd *keyspace.Command) *commandStats {
+	if s.cmdStats == nil {
+		s.cmdStats = map[*keyspace.Command]*commandStats{}
+	}
+	st := s.cmdStats[cmd]
+	if st == nil {
+		st = &commandStats{}
+		s.cmdStats[cmd] = st
+	}
+	return st
+}

@@ -1,0 +1,408 @@
+// Package resp implements the Redis serialization protocol (RESP2 and RESP3) for kvlab: a server-side
+// Reader that parses client commands (multibulk and inline) with Redis's limits and error messages, a
+// Writer that appends replies in the connection's protocol version without allocating, and a client-side
+// ReplyReader that parses every reply type (used by the load generator and the tests). It knows nothing
+// about commands.
+//
+// Limits (Limits) and their errors follow Redis 7's networking.c: a multibulk count above MaxMultibulkLen is
+// "Protocol error: invalid multibulk length", a bulk above MaxBulkLen "Protocol error: invalid bulk length",
+// an inline request longer than MaxInlineLen without a newline "Protocol error: too big inline request", and a
+// single pending command that needs more than MaxQueryBuffer bytes "Protocol error: query buffer limit
+// exceeded" (Redis closes such a client silently; kvlab says why). The server replies "-ERR <msg>" and closes.
+package resp
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+)
+
+// Limits bound what a client may send. Zero fields mean the default.
+type Limits struct {
+	MaxBulkLen      int64 // default 512 MiB (Redis proto-max-bulk-len)
+	MaxMultibulkLen int64 // default 1024*1024 elements
+	MaxQueryBuffer  int64 // default 1 GiB (Redis client-query-buffer-limit): bytes buffered for one pending command
+	MaxInlineLen    int64 // default 64 KiB (Redis PROTO_INLINE_MAX_SIZE)
+}
+
+// DefaultLimits returns Redis's defaults.
+func DefaultLimits() Limits {
+	return Limits{MaxBulkLen: 512 << 20, MaxMultibulkLen: 1 << 20, MaxQueryBuffer: 1 << 30, MaxInlineLen: 64 << 10}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxBulkLen <= 0 {
+		l.MaxBulkLen = d.MaxBulkLen
+	}
+	if l.MaxMultibulkLen <= 0 {
+		l.MaxMultibulkLen = d.MaxMultibulkLen
+	}
+	if l.MaxQueryBuffer <= 0 {
+		l.MaxQueryBuffer = d.MaxQueryBuffer
+	}
+	if l.MaxInlineLen <= 0 {
+		l.MaxInlineLen = d.MaxInlineLen
+	}
+	return l
+}
+
+// ProtocolError is a malformed-request error; Error returns Redis's text without the "ERR " prefix.
+type ProtocolError struct{ Msg string }
+
+func (e *ProtocolError) Error() string { return e.Msg }
+
+func protoErr(msg string) error { return &ProtocolError{Msg: "Protocol error: " + msg} }
+
+var errIncomplete = errors.New("resp: incomplete")
+
+const (
+	minBuf    = 16 << 10
+	shrinkBuf = 1 << 20
+	// bigArg is the size from which a bulk's buffer space is grown on demand instead of all at once.
+	bigArg = 32 << 10
+)
+
+// Reader parses client commands from an io.Reader. It is not safe for concurrent use.
+type Reader struct {
+	rd   io.Reader
+	lim  Limits
+	buf  []byte
+	r, w int // unread bytes are buf[r:w]
+	args [][]byte
+	// spans records argument offsets relative to the command start while parsing, so args can be rebuilt
+	// after the buffer moves.
+	spans [][2]int
+	err   error
+	// inline scratch for unquoted inline arguments
+	inline []byte
+}
+
+// NewReader returns a Reader with the given limits (zero fields = defaults).
+func NewReader(rd io.Reader, lim Limits) *Reader {
+	return &Reader{rd: rd, lim: lim.withDefaults(), buf: make([]byte, minBuf)}
+}
+
+// Buffered returns the number of bytes read from the connection but not yet consumed.
+func (r *Reader) Buffered() int { return r.w - r.r }
+
+// ReadCommand returns the next command, reading from the underlying reader as needed. The returned
+// slices point into the Reader's buffer and are valid until the next call of ReadCommand or Next.
+func (r *Reader) ReadCommand() ([][]byte, error) {
+	for {
+		args, ok, err := r.Next()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return args, nil
+		}
+		if err := r.fill(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Next returns the next command only if it is already complete in the buffer; it never reads. ok is false
+// when no complete command is buffered. Slice validity as for ReadCommand.
+func (r *Reader) Next() (args [][]byte, ok bool, err error) {
+	for {
+		if r.r == r.w {
+			return nil, false, nil
+		}
+		var n int
+		if r.buf[r.r] == '*' {
+			n, err = r.parseMultibulk(r.buf[r.r:r.w])
+		} else {
+			n, err = r.parseInline(r.buf[r.r:r.w])
+		}
+		if err == errIncomplete {
+			return nil, false, r.checkPending()
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		start := r.r
+		r.r += n
+		if len(r.spans) == 0 {
+			continue // empty multibulk or blank inline line: skip, as Redis does
+		}
+		if r.args == nil || cap(r.args) < len(r.spans) {
+			r.args = make([][]byte, len(r.spans), max(len(r.spans), 8))
+		}
+		r.args = r.args[:len(r.spans)]
+		for i, sp := range r.spans {
+			if sp[0] < 0 {
+				// Unquoted-by-copy inline argument held in r.inline.
+				r.args[i] = r.inline[-sp[0]-1 : -sp[0]-1+sp[1]]
+				continue
+			}
+			r.args[i] = r.buf[start+sp[0] : start+sp[0]+sp[1] : start+sp[0]+sp[1]]
+		}
+		return r.args, true, nil
+	}
+}
+
+// checkPending enforces the query buffer limit on an incomplete command.
+func (r *Reader) checkPending() error {
+	if int64(r.w-r.r) > r.lim.MaxQueryBuffer {
+		return protoErr("query buffer limit exceeded")
+	}
+	return nil
+}
+
+// fill reads more bytes, compacting or growing the buffer first.
+func (r *Reader) fill() error {
+	if r.err != nil {
+		return r.err
+	}
+	if r.r == r.w {
+		r.r, r.w = 0, 0
+		if len(r.buf) > shrinkBuf {
+			r.buf = make([]byte, minBuf) // idle: give back a big buffer
+		}
+	}
+	if r.w == len(r.buf) {
+		if r.r > 0 {
+			copy(r.buf, r.buf[r.r:r.w])
+			r.w -= r.r
+			r.r = 0
+		}
+		if r.w == len(r.buf) {
+			nb := make([]byte, 2*len(r.buf))
+			copy(nb, r.buf[:r.w])
+			r.buf = nb
+		}
+	}
+	n, err := r.rd.Read(r.buf[r.w:])
+	r.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	r.err = err
+	return err
+}
+
+// need ensures that a bulk of size n announced at the current position can be buffered: it grows the
+// buffer ahead for large bulks so a big value is read with few copies (bounded by what was announced).
+func (r *Reader) reserve(total int) {
+	if total <= len(r.buf) {
+		return
+	}
+	if r.r > 0 {
+		copy(r.buf, r.buf[r.r:r.w])
+		r.w -= r.r
+		r.r = 0
+	}
+	if total > len(r.buf) {
+		// Grow to what the command needs so far, but never more than 2x what is already buffered plus the
+		// minimum: a header claiming 512 MB gets memory only as the bytes actually arrive.
+		size := len(r.buf) * 2
+		if size < total && total < 4*r.w+minBuf {
+			size = total
+		}
+		nb := make([]byte, size)
+		copy(nb, r.buf[:r.w])
+		r.buf = nb
+	}
+}
+
+// parseInt parses a decimal header number like Redis's string2ll (no sign for lengths handled by caller).
+func parseHeaderInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	neg := false
+	if b[0] == '-' {
+		neg = true
+		b = b[1:]
+		if len(b) == 0 {
+			return 0, false
+		}
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+		if n < 0 {
+			return 0, false
+		}
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// parseMultibulk parses one "*N\r\n$len\r\n...\r\n" command from p; it returns the bytes consumed and records
+// argument spans, or errIncomplete.
+func (r *Reader) parseMultibulk(p []byte) (int, error) {
+	r.spans = r.spans[:0]
+	nl := bytes.IndexByte(p, '\n')
+	if nl < 0 {
+		if len(p) > int(r.lim.MaxInlineLen) {
+			return 0, protoErr("too big mbulk count string")
+		}
+		return 0, errIncomplete
+	}
+	if nl < 1 || p[nl-1] != '\r' {
+		// Redis searches for "\r"; a bare "\n" leaves the count unparsable.
+		return 0, protoErr("invalid multibulk length")
+	}
+	count, ok := parseHeaderInt(p[1 : nl-1])
+	if !ok || count > r.lim.MaxMultibulkLen {
+		return 0, protoErr("invalid multibulk length")
+	}
+	pos := nl + 1
+	if count <= 0 {
+		return pos, nil
+	}
+	for i := int64(0); i < count; i++ {
+		if pos >= len(p) {
+			return 0, errIncomplete
+		}
+		if p[pos] != '$' {
+			return 0, protoErr("expected '$', got '" + string(p[pos]) + "'")
+		}
+		nl := bytes.IndexByte(p[pos:], '\n')
+		if nl < 0 {
+			if len(p)-pos > int(r.lim.MaxInlineLen) {
+				return 0, protoErr("too big bulk count string")
+			}
+			return 0, errIncomplete
+		}
+		nl += pos
+		if p[nl-1] != '\r' {
+			return 0, protoErr("invalid bulk length")
+		}
+		l, ok := parseHeaderInt(p[pos+1 : nl-1])
+		if !ok || l < 0 || l > r.lim.MaxBulkLen {
+			return 0, protoErr("invalid bulk length")
+		}
+		start := nl + 1
+		end := start + int(l)
+		if end+2 > len(p) {
+			if l >= bigArg {
+				r.reserve(r.w - r.r + (end + 2 - len(p)))
+			}
+			return 0, errIncomplete
+		}
+		r.spans = append(r.spans, [2]int{start, int(l)})
+		pos = end + 2
+	}
+	return pos, nil
+}
+
+// parseInline parses one inline command line with Redis's sdssplitargs quoting.
+func (r *Reader) parseInline(p []byte) (int, error) {
+	r.spans = r.spans[:0]
+	nl := bytes.IndexByte(p, '\n')
+	if nl < 0 {
+		if len(p) > int(r.lim.MaxInlineLen) {
+			return 0, protoErr("too big inline request")
+		}
+		return 0, errIncomplete
+	}
+	line := p[:nl]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	r.inline = r.inline[:0]
+	i := 0
+	for {
+		for i < len(line) && isSpace(line[i]) {
+			i++
+		}
+		if i >= len(line) {
+			break
+		}
+		switch line[i] {
+		case '"', '\'':
+			q := line[i]
+			start := len(r.inline)
+			j := i + 1
+			closed := false
+			for j < len(line) {
+				c := line[j]
+				if q == '"' && c == '\\' && j+1 < len(line) {
+					if line[j+1] == 'x' && j+3 < len(line) && isHex(line[j+2]) && isHex(line[j+3]) {
+						r.inline = append(r.inline, unhex(line[j+2])<<4|unhex(line[j+3]))
+						j += 4
+						continue
+					}
+					var e byte
+					switch line[j+1] {
+					case 'n':
+						e = '\n'
+					case 'r':
+						e = '\r'
+					case 't':
+						e = '\t'
+					case 'b':
+						e = '\b'
+					case 'a':
+						e = '\a'
+					default:
+						e = line[j+1]
+					}
+					r.inline = append(r.inline, e)
+					j += 2
+					continue
+				}
+				if q == '\'' && c == '\\' && j+1 < len(line) && line[j+1] == '\'' {
+					r.inline = append(r.inline, '\'')
+					j += 2
+					continue
+				}
+				if c == q {
+					// The closing quote must be followed by a space or the end.
+					if j+1 < len(line) && !isSpace(line[j+1]) {
+						return 0, protoErr("unbalanced quotes in request")
+					}
+					closed = true
+					j++
+					break
+				}
+				r.inline = append(r.inline, c)
+				j++
+			}
+			if !closed {
+				return 0, protoErr("unbalanced quotes in request")
+			}
+			r.spans = append(r.spans, [2]int{-(start + 1), len(r.inline) - start})
+			i = j
+		default:
+			j := i
+			for j < len(line) && !isSpace(line[j]) {
+				j++
+			}
+			r.spans = append(r.spans, [2]int{i, j - i})
+			i = j
+		}
+	}
+	return nl + 1, nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }
+
+func isHex(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+var _ = strconv.Itoa

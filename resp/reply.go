@@ -1,0 +1,313 @@
+package resp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// ReplyReader parses server replies of every RESP2 and RESP3 type, attributes included (they are skipped by
+// Skip and attached to nothing by Read). It is not safe for concurrent use.
+type ReplyReader struct {
+	rd   io.Reader
+	buf  []byte
+	r, w int
+	err  error
+}
+
+// ErrBadReply reports bytes that are not a valid RESP reply.
+var ErrBadReply = errors.New("resp: malformed reply")
+
+// NewReplyReader returns a reader of replies from rd.
+func NewReplyReader(rd io.Reader) *ReplyReader {
+	return &ReplyReader{rd: rd, buf: make([]byte, 32<<10)}
+}
+
+// Buffered returns the number of bytes read but not consumed.
+func (r *ReplyReader) Buffered() int { return r.w - r.r }
+
+func (r *ReplyReader) fill() error {
+	if r.err != nil {
+		return r.err
+	}
+	if r.r > 0 && (r.r == r.w || r.w == len(r.buf)) {
+		copy(r.buf, r.buf[r.r:r.w])
+		r.w -= r.r
+		r.r = 0
+	}
+	if r.w == len(r.buf) {
+		nb := make([]byte, 2*len(r.buf))
+		copy(nb, r.buf[:r.w])
+		r.buf = nb
+	}
+	n, err := r.rd.Read(r.buf[r.w:])
+	r.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	r.err = err
+	return err
+}
+
+// line returns the next line without its CRLF (valid until the next read).
+func (r *ReplyReader) line() ([]byte, error) {
+	for {
+		if i := bytes.IndexByte(r.buf[r.r:r.w], '\n'); i >= 0 {
+			l := r.buf[r.r : r.r+i]
+			r.r += i + 1
+			if len(l) == 0 || l[len(l)-1] != '\r' {
+				return nil, fmt.Errorf("%w: line without CRLF", ErrBadReply)
+			}
+			return l[:len(l)-1], nil
+		}
+		if err := r.fill(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// bulk returns the next n bytes plus CRLF.
+func (r *ReplyReader) bulk(n int) ([]byte, error) {
+	for r.w-r.r < n+2 {
+		if r.r > 0 {
+			copy(r.buf, r.buf[r.r:r.w])
+			r.w -= r.r
+			r.r = 0
+		}
+		if len(r.buf) < n+2 {
+			nb := make([]byte, n+2+1024)
+			copy(nb, r.buf[:r.w])
+			r.buf = nb
+		}
+		if err := r.fill(); err != nil {
+			return nil, err
+		}
+	}
+	b := r.buf[r.r : r.r+n]
+	if r.buf[r.r+n] != '\r' || r.buf[r.r+n+1] != '\n' {
+		return nil, fmt.Errorf("%w: bulk without CRLF", ErrBadReply)
+	}
+	r.r += n + 2
+	return b, nil
+}
+
+func atoi(b []byte) (int64, error) {
+	n, ok := parseHeaderInt(b)
+	if !ok {
+		return 0, fmt.Errorf("%w: bad length %q", ErrBadReply, b)
+	}
+	return n, nil
+}
+
+// Skip consumes one whole reply (nested aggregates included) without allocating in steady state. It
+// returns the reply's type byte and, for errors ('-' and '!'), the error text valid until the next call.
+func (r *ReplyReader) Skip() (kind byte, errText []byte, err error) {
+	l, err := r.line()
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(l) == 0 {
+		return 0, nil, fmt.Errorf("%w: empty line", ErrBadReply)
+	}
+	kind = l[0]
+	switch kind {
+	case '+', ':', '_', ',', '#', '(':
+		return kind, nil, nil
+	case '-':
+		return kind, l[1:], nil
+	case '$', '=', '!':
+		n, err := atoi(l[1:])
+		if err != nil {
+			return 0, nil, err
+		}
+		if n < 0 {
+			return kind, nil, nil
+		}
+		b, err := r.bulk(int(n))
+		if err != nil {
+			return 0, nil, err
+		}
+		if kind == '!' {
+			return kind, b, nil
+		}
+		return kind, nil, nil
+	case '*', '~', '>', '%', '|':
+		n, err := atoi(l[1:])
+		if err != nil {
+			return 0, nil, err
+		}
+		if kind == '%' || kind == '|' {
+			n *= 2
+		}
+		for i := int64(0); i < n; i++ {
+			if _, _, err := r.Skip(); err != nil {
+				return 0, nil, err
+			}
+		}
+		if kind == '|' {
+			// An attribute precedes the actual reply.
+			return r.Skip()
+		}
+		return kind, nil, nil
+	}
+	return 0, nil, fmt.Errorf("%w: unknown type byte %q", ErrBadReply, kind)
+}
+
+// Value is one decoded reply.
+type Value struct {
+	Kind  byte    // the type byte: + - : $ * % ~ > _ , # ( = !
+	Str   []byte  // simple/bulk/verbatim (format prefix removed)/error/big number/double text
+	Int   int64   // integers
+	Float float64 // doubles
+	Bool  bool    // booleans
+	Null  bool    // $-1, *-1, _
+	Elems []Value // array/set/push elements; map as k1, v1, k2, v2 ...
+}
+
+// Read returns one reply as a Value (allocates; for tests and tools).
+func (r *ReplyReader) Read() (Value, error) {
+	l, err := r.line()
+	if err != nil {
+		return Value{}, err
+	}
+	if len(l) == 0 {
+		return Value{}, fmt.Errorf("%w: empty line", ErrBadReply)
+	}
+	v := Value{Kind: l[0]}
+	body := l[1:]
+	switch v.Kind {
+	case '+', '-', '(':
+		v.Str = append([]byte(nil), body...)
+	case ':':
+		v.Int, err = atoi(body)
+	case '_':
+		v.Null = true
+	case ',':
+		v.Str = append([]byte(nil), body...)
+		switch string(body) {
+		case "inf":
+			v.Float = posInf
+		case "-inf":
+			v.Float = negInf
+		default:
+			v.Float, err = strconv.ParseFloat(string(body), 64)
+		}
+	case '#':
+		if len(body) != 1 || (body[0] != 't' && body[0] != 'f') {
+			return v, fmt.Errorf("%w: bad boolean %q", ErrBadReply, body)
+		}
+		v.Bool = body[0] == 't'
+	case '$', '=', '!':
+		var n int64
+		if n, err = atoi(body); err != nil {
+			return v, err
+		}
+		if n < 0 {
+			v.Null = true
+			return v, nil
+		}
+		var b []byte
+		if b, err = r.bulk(int(n)); err != nil {
+			return v, err
+		}
+		if v.Kind == '=' && len(b) >= 4 {
+			b = b[4:]
+		}
+		v.Str = append([]byte(nil), b...)
+	case '*', '~', '>', '%', '|':
+		var n int64
+		if n, err = atoi(body); err != nil {
+			return v, err
+		}
+		if n < 0 {
+			v.Null = true
+			return v, nil
+		}
+		if v.Kind == '%' || v.Kind == '|' {
+			n *= 2
+		}
+		v.Elems = make([]Value, 0, min(n, 1024))
+		for i := int64(0); i < n; i++ {
+			e, err := r.Read()
+			if err != nil {
+				return v, err
+			}
+			v.Elems = append(v.Elems, e)
+		}
+		if v.Kind == '|' {
+			return r.Read()
+		}
+	default:
+		return v, fmt.Errorf("%w: unknown type byte %q", ErrBadReply, v.Kind)
+	}
+	return v, err
+}
+
+var posInf, negInf = func() (float64, float64) {
+	p, _ := strconv.ParseFloat("+Inf", 64)
+	return p, -p
+}()
+
+// String renders the value like redis-cli does.
+func (v Value) String() string {
+	var b strings.Builder
+	v.format(&b, "")
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (v Value) format(b *strings.Builder, indent string) {
+	switch v.Kind {
+	case '+':
+		b.WriteString(string(v.Str) + "\n")
+	case '-', '!':
+		b.WriteString("(error) " + string(v.Str) + "\n")
+	case ':':
+		fmt.Fprintf(b, "(integer) %d\n", v.Int)
+	case ',':
+		fmt.Fprintf(b, "(double) %s\n", v.Str)
+	case '#':
+		fmt.Fprintf(b, "(%v)\n", v.Bool)
+	case '(':
+		fmt.Fprintf(b, "(big number) %s\n", v.Str)
+	case '_':
+		b.WriteString("(nil)\n")
+	case '$', '=':
+		if v.Null {
+			b.WriteString("(nil)\n")
+			return
+		}
+		b.WriteString(strconv.Quote(string(v.Str)) + "\n")
+	case '*', '~', '>', '%':
+		if v.Null {
+			b.WriteString("(nil)\n")
+			return
+		}
+		if len(v.Elems) == 0 {
+			b.WriteString("(empty array)\n")
+			return
+		}
+		step := 1
+		if v.Kind == '%' {
+			step = 2
+		}
+		for i := 0; i < len(v.Elems); i += step {
+			prefix := fmt.Sprintf("%d) ", i/step+1)
+			if i > 0 {
+				b.WriteString(indent)
+			}
+			b.WriteString(prefix)
+			if step == 2 {
+				b.WriteString(strings.TrimRight(v.Elems[i].String(), "\n") + " => ")
+				v.Elems[i+1].format(b, indent+strings.Repeat(" ", len(prefix)))
+			} else {
+				v.Elems[i].format(b, indent+strings.Repeat(" ", len(prefix)))
+			}
+		}
+	}
+}

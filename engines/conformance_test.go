@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,7 +28,8 @@ var engineFlag = flag.String("engine", "", "run the conformance suite on this en
 //
 // Script directives:
 //
-//	run [proto=3]     one command per line (redis-cli quoting); output: one reply per line
+//	run [proto=3]     one command per line (redis-cli quoting); output: one reply per line; a line
+//	                  prefixed "(sorted) " has its reply's elements sorted (for unordered replies)
 //	sleep ms=N        wait N milliseconds (expiry)
 //
 // When Debian's redis-server is installed, the same scripts also run against it (target "redis-server"), which
@@ -70,11 +72,17 @@ func TestConformance(t *testing.T) {
 							if strings.TrimSpace(line) == "" {
 								continue
 							}
+							sorted := strings.HasPrefix(line, "(sorted) ")
+							line = strings.TrimPrefix(line, "(sorted) ")
 							args, err := splitArgs(line)
 							if err != nil {
 								d.Fatalf(t, "%s: %v", line, err)
 							}
-							out.WriteString(Format(cl.do(t, args...)))
+							v := cl.do(t, args...)
+							if sorted {
+								sortReply(&v)
+							}
+							out.WriteString(Format(v))
 							out.WriteByte('\n')
 						}
 						return out.String()
@@ -216,6 +224,24 @@ func Format(v resp.Value) string {
 		return "{" + strings.Join(parts, ", ") + "}"
 	}
 	return fmt.Sprintf("(unknown %q)", v.Kind)
+}
+
+// sortReply orders the elements of an array/set reply (or the pairs of a map) for commands whose order
+// Redis does not define (KEYS, SMEMBERS, HGETALL ...). Scripts ask for it with a "(sorted) " line prefix.
+func sortReply(v *resp.Value) {
+	if v.Kind == '%' {
+		type pair struct{ k, v resp.Value }
+		pairs := make([]pair, 0, len(v.Elems)/2)
+		for i := 0; i+1 < len(v.Elems); i += 2 {
+			pairs = append(pairs, pair{v.Elems[i], v.Elems[i+1]})
+		}
+		sort.Slice(pairs, func(i, j int) bool { return Format(pairs[i].k) < Format(pairs[j].k) })
+		for i, p := range pairs {
+			v.Elems[2*i], v.Elems[2*i+1] = p.k, p.v
+		}
+		return
+	}
+	sort.Slice(v.Elems, func(i, j int) bool { return Format(v.Elems[i]) < Format(v.Elems[j]) })
 }
 
 // splitArgs splits a line with redis-cli's quoting: "double quotes" with escapes, 'single quotes'.

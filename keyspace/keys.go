@@ -195,10 +195,11 @@ func cmdMove(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
+	// Remove from the source first: a snapshot in progress must capture the key there before it moves.
+	srcDB.remove(key)
 	c.Set(key, o, false)
 	c.Notify('g', "move_to", key)
 	c.DB = srcDB
-	srcDB.remove(key)
 	c.Modified(key, nil)
 	c.Notify('g', "move_from", key)
 	c.Propagate()

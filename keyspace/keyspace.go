@@ -43,6 +43,16 @@ type Keyspace struct {
 	// letter ('g' generic, '$' string, 'x' expired, 'e' evicted, ...), event the event name.
 	Notify func(db int, class byte, event string, key []byte)
 
+	// BeforeWrite, when set, is called (with Mu held) before an existing key's object is modified, replaced or
+	// deleted, with the object as it is. A snapshot in progress uses it to capture the old value first
+	// (copy-on-write per key), so snapshots are point-in-time without stopping writers.
+	BeforeWrite func(db int, key []byte, o *Object)
+	// BeforeBulk, when set, is called (with Mu held) before FLUSHDB/FLUSHALL/SWAPDB change whole databases.
+	BeforeBulk func()
+	// SnapEpoch is stamped on objects created while a snapshot runs, so the snapshot skips them (they are
+	// newer than its LSN). Maintained by the engine that snapshots.
+	SnapEpoch uint8
+
 	clock atomic.Uint32 // LRU clock: seconds since start, refreshed by the cron
 
 	// Stats (atomics so INFO can read them without the lock).
@@ -137,6 +147,9 @@ func (db *DB) remove(key []byte) bool {
 	if o == nil {
 		return false
 	}
+	if bw := db.ks.BeforeWrite; bw != nil {
+		bw(db.Index, key, o)
+	}
 	if o.ExpireAt != 0 {
 		delete(db.expires, string(key))
 	}
@@ -193,6 +206,9 @@ func (c *Ctx) LookupWrite(key []byte) *Object {
 	if db.expireIfNeeded(key, o, c.Now) {
 		return nil
 	}
+	if bw := db.ks.BeforeWrite; bw != nil {
+		bw(db.Index, key, o)
+	}
 	o.LRU = db.ks.clock.Load()
 	if o.LSN > c.NeedLSN {
 		c.NeedLSN = o.LSN
@@ -220,7 +236,11 @@ func (c *Ctx) Exists(key []byte) bool {
 func (c *Ctx) Set(key []byte, o *Object, keepTTL bool) {
 	db := c.DB
 	old := db.d.get(string(key))
+	o.SnapEpoch = db.ks.SnapEpoch
 	if old != nil {
+		if bw := db.ks.BeforeWrite; bw != nil {
+			bw(db.Index, key, old)
+		}
 		if keepTTL {
 			o.ExpireAt = old.ExpireAt
 		}
@@ -298,6 +318,9 @@ func (c *Ctx) Notify(class byte, event string, key []byte) {
 
 // Flush empties database db (or all of them when db < 0).
 func (ks *Keyspace) Flush(db int) {
+	if ks.BeforeBulk != nil {
+		ks.BeforeBulk()
+	}
 	for i := range ks.dbs {
 		if db >= 0 && i != db {
 			continue
@@ -332,6 +355,9 @@ func (ks *Keyspace) PruneTombstones(durable uint64) {
 
 // Swap exchanges the contents of databases a and b (SWAPDB).
 func (ks *Keyspace) Swap(a, b int) {
+	if ks.BeforeBulk != nil {
+		ks.BeforeBulk()
+	}
 	ks.dbs[a], ks.dbs[b] = ks.dbs[b], ks.dbs[a]
 	ks.dbs[a].Index, ks.dbs[b].Index = a, b
 }

@@ -49,6 +49,11 @@ type Object struct {
 	Type Type
 	// LFU is Redis's logarithmic access counter (for allkeys-lfu/volatile-lfu and OBJECT FREQ).
 	LFU uint8
+	// SnapEpoch is the epoch of the last snapshot that has captured this object (see Keyspace.SnapEpoch).
+	SnapEpoch uint8
+	// Cold is set by a tiering engine when the value lives off-heap; Str and Val are then empty and the
+	// engine must load the value before a handler touches the key.
+	Cold bool
 	// LRU is the keyspace clock (seconds) of the last access (for LRU eviction and OBJECT IDLETIME).
 	LRU uint32
 	// ExpireAt is the absolute expiry in Unix milliseconds, 0 when the key is persistent.
@@ -59,9 +64,6 @@ type Object struct {
 	Str []byte
 	// Val is the value of every other type (*Hash, *List, *Set, *ZSet, *Stream, defined by their files).
 	Val any
-	// Cold is set by a tiering engine when the value lives off-heap; Str and Val are then empty and the
-	// engine must load the value before a handler touches the key.
-	Cold bool
 }
 
 // NewString returns a string object holding v (v is retained).

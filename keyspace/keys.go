@@ -9,7 +9,12 @@ import (
 func init() {
 	const w, r, f, ks = FlagWrite, FlagReadonly, FlagFast, CatKeyspace
 	g := "generic"
-	key1 := func(c *Command) *Command { c.FirstKey, c.LastKey, c.Step = 1, 1, 1; c.Categories |= ks; c.Group = g; return c }
+	key1 := func(c *Command) *Command {
+		c.FirstKey, c.LastKey, c.Step = 1, 1, 1
+		c.Categories |= ks
+		c.Group = g
+		return c
+	}
 	Register(
 		&Command{Name: "del", Arity: -2, Flags: w, FirstKey: 1, LastKey: -1, Step: 1, Categories: ks, Group: g, Summary: "Deletes one or more keys.", Since: "1.0.0", Handler: cmdDel},
 		&Command{Name: "unlink", Arity: -2, Flags: w | f, FirstKey: 1, LastKey: -1, Step: 1, Categories: ks, Group: g, Summary: "Asynchronously deletes one or more keys.", Since: "4.0.0", Handler: cmdDel},

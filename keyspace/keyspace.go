@@ -367,7 +367,9 @@ func (ks *Keyspace) Swap(a, b int) {
 func (db *DB) ForEach(fn func(key string, o *Object) bool) { db.d.forEach(fn) }
 
 // Scan visits one step of a SCAN iteration and returns the next cursor (0 at the end).
-func (db *DB) Scan(cursor uint64, fn func(key string, o *Object)) uint64 { return db.d.scan(cursor, fn) }
+func (db *DB) Scan(cursor uint64, fn func(key string, o *Object)) uint64 {
+	return db.d.scan(cursor, fn)
+}
 
 // RandomKey returns a random key and its object ("" when empty); expired keys may be returned.
 func (db *DB) RandomKey() (string, *Object) { return db.d.random(db.ks.rng.Uint64()) }

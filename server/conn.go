@@ -33,7 +33,7 @@ type conn struct {
 	libVer  string
 	noEvict bool
 
-	lastCmd    atomic.Pointer[keyspace.Command]
+	lastCmd atomic.Pointer[keyspace.Command]
 
 	lastActive atomic.Int64 // Unix ms of the last command
 	closeAfter bool         // QUIT, or a KILL of this client: close once replies are written

@@ -9,8 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	_ "github.com/kvlab/kvlab/engines/all" // every engine registers itself
 	"github.com/kvlab/kvlab/engines"
+	_ "github.com/kvlab/kvlab/engines/all" // every engine registers itself
 	"github.com/kvlab/kvlab/internal/units"
 	"github.com/kvlab/kvlab/resp"
 	"github.com/kvlab/kvlab/server"

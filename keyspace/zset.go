@@ -1,0 +1,459 @@
+package keyspace
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// ZSet is the value of a sorted set key (Object.Val): a skiplist ordered by (score, member) for ranges and
+// ranks, and a hash from member to its skiplist node for lookups. Guarded by Keyspace.Mu like every value.
+type ZSet struct {
+	zsl  zskiplist
+	hash zsetHash
+	// skiplist is what OBJECT ENCODING reports: false ("listpack") while the set is within Redis's listpack
+	// thresholds, then true ("skiplist") for good — Redis never converts a grown set back, except for the
+	// destination of a *STORE command, which is encoded by its final size.
+	skiplist bool
+}
+
+// NewZSet returns an empty sorted set.
+func NewZSet() *ZSet {
+	z := &ZSet{}
+	z.zsl.init()
+	return z
+}
+
+// Len returns the number of members.
+func (z *ZSet) Len() int { return z.zsl.length }
+
+// Score returns the score of member.
+func (z *ZSet) Score(member string) (float64, bool) {
+	if n := z.hash.get(member); n != nil {
+		return n.score, true
+	}
+	return 0, false
+}
+
+// Add sets member's score, inserting it if needed; it reports whether the member is new.
+func (z *ZSet) Add(member string, score float64) bool {
+	if n := z.hash.get(member); n != nil {
+		z.setScore(n, score)
+		return false
+	}
+	z.insert(member, score)
+	return true
+}
+
+// Rank returns the 0-based rank of member in ascending order.
+func (z *ZSet) Rank(member string) (int, bool) {
+	n := z.hash.get(member)
+	if n == nil {
+		return 0, false
+	}
+	return z.zsl.rank(n.score, n.member) - 1, true
+}
+
+// Range calls fn for the members of 0-based ranks start..end (inclusive, already clamped by the caller) in
+// ascending order, or descending from the top when rev is set, until fn returns false.
+func (z *ZSet) Range(start, end int, rev bool, fn func(member string, score float64) bool) {
+	if start < 0 || end >= z.Len() || start > end {
+		return
+	}
+	var n *zslNode
+	if rev {
+		n = z.zsl.byRank(z.Len() - start)
+	} else {
+		n = z.zsl.byRank(start + 1)
+	}
+	for i := start; i <= end && n != nil; i++ {
+		if !fn(n.member, n.score) {
+			return
+		}
+		if rev {
+			n = n.backward
+		} else {
+			n = n.level[0].forward
+		}
+	}
+}
+
+// insert adds a member known to be absent.
+func (z *ZSet) insert(member string, score float64) *zslNode {
+	n := z.zsl.insert(score, member)
+	z.hash.add(n)
+	if !z.skiplist && (z.zsl.length > zslMaxListpackEntries || len(member) > zslMaxListpackValue) {
+		z.skiplist = true
+	}
+	return n
+}
+
+// setScore moves an existing member to a new score.
+func (z *ZSet) setScore(n *zslNode, score float64) {
+	if n.score == score {
+		return
+	}
+	nn := z.zsl.updateScore(n, score)
+	z.hash.replace(n, nn)
+}
+
+// remove deletes member; it reports whether it was present.
+func (z *ZSet) remove(member string) bool {
+	n := z.hash.get(member)
+	if n == nil {
+		return false
+	}
+	z.zsl.delete(n.score, n.member)
+	z.hash.remove(n.member)
+	return true
+}
+
+// each calls fn for every member in ascending order until fn returns false.
+func (z *ZSet) each(fn func(n *zslNode) bool) {
+	for n := z.zsl.first(); n != nil; n = n.level[0].forward {
+		if !fn(n) {
+			return
+		}
+	}
+}
+
+// setStoreEncoding encodes the destination of a *STORE command by its final size, as Redis's
+// zsetConvertToListpackIfNeeded.
+func (z *ZSet) setStoreEncoding() {
+	maxLen := 0
+	z.each(func(n *zslNode) bool {
+		maxLen = max(maxLen, len(n.member))
+		return true
+	})
+	z.skiplist = z.Len() > zslMaxListpackEntries || maxLen > zslMaxListpackValue
+}
+
+func init() {
+	RegisterType(TypeZSet, &TypeOps{
+		Clone: func(v any) any {
+			src := v.(*ZSet)
+			dst := NewZSet()
+			src.each(func(n *zslNode) bool {
+				dst.insert(n.member, n.score)
+				return true
+			})
+			dst.skiplist = src.skiplist
+			return dst
+		},
+		Marshal:   zsetMarshal,
+		Unmarshal: zsetUnmarshal,
+		Size: func(v any) int {
+			z := v.(*ZSet)
+			n := 96 + 8*(len(z.hash.t0)+len(z.hash.t1))
+			z.each(func(x *zslNode) bool {
+				n += 88 + len(x.member) + 16*(len(x.level)-1)
+				return true
+			})
+			return n
+		},
+		Len: func(v any) int { return v.(*ZSet).Len() },
+		Encoding: func(v any) string {
+			if v.(*ZSet).skiplist {
+				return "skiplist"
+			}
+			return "listpack"
+		},
+	})
+}
+
+// zsetMarshal appends a sorted set as: byte flags (bit 0: skiplist encoding) | uvarint n |
+// n × (uvarint len | member | 8-byte little-endian IEEE-754 score), in ascending order.
+func zsetMarshal(dst []byte, v any) []byte {
+	z := v.(*ZSet)
+	var flags byte
+	if z.skiplist {
+		flags = 1
+	}
+	dst = append(dst, flags)
+	dst = binary.AppendUvarint(dst, uint64(z.Len()))
+	z.each(func(n *zslNode) bool {
+		dst = binary.AppendUvarint(dst, uint64(len(n.member)))
+		dst = append(dst, n.member...)
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(n.score))
+		return true
+	})
+	return dst
+}
+
+func zsetUnmarshal(b []byte) (any, error) {
+	if len(b) < 1 {
+		return nil, fmt.Errorf("%w: empty sorted set", ErrBadValue)
+	}
+	flags := b[0]
+	count, n := binary.Uvarint(b[1:])
+	if n <= 0 || count > uint64(len(b)) {
+		return nil, fmt.Errorf("%w: sorted set length", ErrBadValue)
+	}
+	b = b[1+n:]
+	z := NewZSet()
+	for i := uint64(0); i < count; i++ {
+		m, rest, err := ReadBytes(b)
+		if err != nil {
+			return nil, err
+		}
+		if len(rest) < 8 {
+			return nil, fmt.Errorf("%w: truncated sorted set score", ErrBadValue)
+		}
+		score := math.Float64frombits(binary.LittleEndian.Uint64(rest))
+		if math.IsNaN(score) || z.hash.getBytes(m) != nil {
+			return nil, fmt.Errorf("%w: bad sorted set member", ErrBadValue)
+		}
+		z.insert(string(m), score)
+		b = rest[8:]
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: trailing bytes after sorted set", ErrBadValue)
+	}
+	z.skiplist = flags&1 != 0 || z.skiplist
+	return z, nil
+}
+
+// Sorted set reply errors (Redis 7 wording).
+const (
+	errZMinMaxFloat  = "ERR min or max is not a float"
+	errZMinMaxLex    = "ERR min or max not valid string range item"
+	errZNaN          = "ERR resulting score is not a number (NaN)"
+	errZTimeoutFloat = "ERR timeout is not a float or out of range"
+	errZTimeoutNeg   = "ERR timeout is negative"
+	errZTimeoutRange = "ERR timeout is out of range"
+)
+
+// zsetLookup returns the sorted set at key for reading: (nil, true) when the key is missing, (nil, false)
+// after replying WRONGTYPE.
+func (c *Ctx) zsetLookup(key []byte) (*ZSet, bool) {
+	o := c.Lookup(key)
+	if o == nil {
+		return nil, true
+	}
+	if o.Type != TypeZSet {
+		c.Error(ErrWrongType)
+		return nil, false
+	}
+	return o.Val.(*ZSet), true
+}
+
+// zsetLookupWrite is zsetLookup for a command that may modify the set.
+func (c *Ctx) zsetLookupWrite(key []byte) (*Object, *ZSet, bool) {
+	o := c.LookupWrite(key)
+	if o == nil {
+		return nil, nil, true
+	}
+	if o.Type != TypeZSet {
+		c.Error(ErrWrongType)
+		return nil, nil, false
+	}
+	return o, o.Val.(*ZSet), true
+}
+
+// zsetAfterRemove deletes key when its set became empty (with Redis's "del" event) or marks it modified.
+func (c *Ctx) zsetAfterRemove(key []byte, o *Object, z *ZSet) {
+	if z.Len() == 0 {
+		c.Delete(key)
+		c.Notify('g', "del", key)
+		return
+	}
+	c.Modified(key, o)
+}
+
+// isCSpace is C's isspace.
+func isCSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\n' || b == '\v' || b == '\f' || b == '\r'
+}
+
+// zsetStrtod parses s as C's strtod requiring the whole string to be consumed: it accepts leading
+// whitespace, "inf"/"infinity"/"nan", hex floats with or without a 'p' exponent, and reports overflow
+// (±Inf from a finite literal) and underflow (0 from a non-zero literal) as erange.
+func zsetStrtod(s string) (f float64, ok, erange bool) {
+	i := 0
+	for i < len(s) && isCSpace(s[i]) {
+		i++
+	}
+	t := s[i:]
+	if t == "" {
+		// strtod consumes nothing; the end pointer is s itself, which is the end only for "".
+		return 0, s == "", false
+	}
+	if strings.IndexByte(t, '_') >= 0 {
+		return 0, false, false
+	}
+	body := t
+	if body[0] == '+' || body[0] == '-' {
+		body = body[1:]
+	}
+	hex := len(body) > 1 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X')
+	if hex && !strings.ContainsAny(body, "pP") {
+		t += "p0"
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil {
+		ne, isNum := err.(*strconv.NumError)
+		if !isNum || ne.Err != strconv.ErrRange {
+			return 0, false, false
+		}
+		return f, true, true
+	}
+	if f == 0 && zsetNonZeroMantissa(body, hex) {
+		return f, true, true
+	}
+	return f, true, false
+}
+
+// zsetNonZeroMantissa reports whether a numeric literal has a non-zero digit before its exponent.
+func zsetNonZeroMantissa(body string, hex bool) bool {
+	if hex {
+		body = body[2:]
+	}
+	for i := 0; i < len(body); i++ {
+		ch := body[i]
+		if hex && (ch == 'p' || ch == 'P') || !hex && (ch == 'e' || ch == 'E') {
+			return false
+		}
+		if ch >= '1' && ch <= '9' || hex && (ch >= 'a' && ch <= 'f' || ch >= 'A' && ch <= 'F') {
+			return true
+		}
+	}
+	return false
+}
+
+// zsetParseDouble parses a score, weight or increment as Redis's string2d: no leading space, whole string,
+// no NaN, no overflow to ±inf or underflow to zero ("inf" itself is fine).
+func zsetParseDouble(b []byte) (float64, bool) {
+	if len(b) == 0 || isCSpace(b[0]) {
+		return 0, false
+	}
+	f, ok, erange := zsetStrtod(string(b))
+	if !ok || math.IsNaN(f) || (erange && (math.IsInf(f, 0) || f == 0)) {
+		return 0, false
+	}
+	return f, true
+}
+
+// zsetParseScoreBound parses one end of a score interval as Redis's zslParseRange: '(' makes it exclusive,
+// the rest goes through strtod (so "", " 1" and "1e400" are accepted), NaN is rejected.
+func zsetParseScoreBound(b []byte) (v float64, ex, ok bool) {
+	s := string(b)
+	if len(s) > 0 && s[0] == '(' {
+		ex = true
+		s = s[1:]
+	}
+	v, ok, _ = zsetStrtod(s)
+	if !ok || math.IsNaN(v) {
+		return 0, false, false
+	}
+	return v, ex, true
+}
+
+func zsetParseScoreRange(min, max []byte) (zrangeSpec, bool) {
+	var r zrangeSpec
+	var ok bool
+	if r.min, r.minex, ok = zsetParseScoreBound(min); !ok {
+		return r, false
+	}
+	if r.max, r.maxex, ok = zsetParseScoreBound(max); !ok {
+		return r, false
+	}
+	return r, true
+}
+
+// zsetParseLexBound parses "-", "+", "(member" or "[member" (Redis's zslParseLexRangeItem: the infinities
+// count as exclusive).
+func zsetParseLexBound(b []byte) (zlexBound, bool, bool) {
+	if len(b) == 0 {
+		return zlexBound{}, false, false
+	}
+	switch b[0] {
+	case '+':
+		if len(b) != 1 {
+			return zlexBound{}, false, false
+		}
+		return zlexBound{inf: 1}, true, true
+	case '-':
+		if len(b) != 1 {
+			return zlexBound{}, false, false
+		}
+		return zlexBound{inf: -1}, true, true
+	case '(':
+		return zlexBound{s: string(b[1:])}, true, true
+	case '[':
+		return zlexBound{s: string(b[1:])}, false, true
+	}
+	return zlexBound{}, false, false
+}
+
+func zsetParseLexRange(min, max []byte) (zlexSpec, bool) {
+	var r zlexSpec
+	var ok bool
+	if r.min, r.minex, ok = zsetParseLexBound(min); !ok {
+		return r, false
+	}
+	if r.max, r.maxex, ok = zsetParseLexBound(max); !ok {
+		return r, false
+	}
+	return r, true
+}
+
+// zsetParseTimeout parses a blocking timeout in seconds (Redis's getTimeoutFromObjectOrReply with
+// UNIT_SECONDS) and returns it in milliseconds (0 = block forever); on error it replies.
+func (c *Ctx) zsetParseTimeout(b []byte) (int64, bool) {
+	f, ok := zsetParseDouble(b)
+	if !ok || len(b) >= 5*1024 {
+		c.Error(errZTimeoutFloat)
+		return 0, false
+	}
+	f *= 1000
+	if f > math.MaxInt64 {
+		c.Error(errZTimeoutRange)
+		return 0, false
+	}
+	ms := int64(math.Ceil(f))
+	if f < math.MinInt64 {
+		ms = math.MinInt64
+	}
+	if ms < 0 {
+		c.Error(errZTimeoutNeg)
+		return 0, false
+	}
+	if ms > 0 && ms > math.MaxInt64-c.Now {
+		c.Error(errZTimeoutRange)
+		return 0, false
+	}
+	return ms, true
+}
+
+// zsetReplyNodes writes members (and scores) as ZRANGE does: RESP2 a flat array, RESP3 with scores an array
+// of [member, score] pairs.
+func (c *Ctx) zsetReplyNodes(nodes []*zslNode, withScores bool) {
+	nested := withScores && c.W.Proto >= 3
+	if withScores && !nested {
+		c.W.Array(2 * len(nodes))
+	} else {
+		c.W.Array(len(nodes))
+	}
+	for _, n := range nodes {
+		if nested {
+			c.W.Array(2)
+		}
+		c.W.BulkString(n.member)
+		if withScores {
+			c.W.Double(n.score)
+		}
+	}
+}
+
+// zsetFormatScore formats a score for an effect record so that it parses back to the same float64.
+func zsetFormatScore(f float64) []byte {
+	switch {
+	case math.IsInf(f, 1):
+		return []byte("inf")
+	case math.IsInf(f, -1):
+		return []byte("-inf")
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64)
+}

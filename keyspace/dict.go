@@ -5,109 +5,149 @@ import (
 	"math/bits"
 )
 
-// dict is the key → object table of one database. It is a hash table of small Go maps ("buckets") that
-// doubles incrementally, like Redis's dict: while it grows, every mutation moves one old bucket into the new
-// table, so no single command pays for rehashing the whole keyspace. The bucket layout gives SCAN a stable
-// cursor with Redis's guarantee (a key present for the whole iteration is returned at least once), using the
-// same reverse-binary cursor increment as Redis's dictScan.
+// dict is the key → object table of one database: a chained hash table like Redis's dict. The chain link
+// and the key live in the Object itself, so a key costs one table slot and no separate entry. The table
+// doubles (and shrinks) incrementally: while resizing, every insert or delete moves one bucket of the old
+// table, so no command pays for rehashing the whole keyspace. SCAN uses Redis's reverse-binary cursor, which
+// keeps SCAN's guarantee (a key present for the whole iteration is returned at least once) across resizes.
 //
 // dict is not safe for concurrent use; the Keyspace lock guards it.
 type dict struct {
-	seed  maphash.Seed
-	tab   []map[string]*Object // current (or, while growing, old) table; len is a power of two
-	next  []map[string]*Object // larger table while growing, else nil
-	split int                  // while growing: buckets of tab below split are already moved to next
+	seed maphash.Seed
+	t0   []*Object // current table (old table while resizing); len is a power of two
+	t1   []*Object // new table while resizing, else nil
+	// moved is, while resizing, the number of leading buckets of t0 already moved to t1.
+	moved int
 	count int
 }
 
-// bucketLoad is the average number of keys per bucket that triggers a doubling.
-const bucketLoad = 32
+const minTable = 8
 
 func newDict(seed maphash.Seed) *dict {
-	return &dict{seed: seed, tab: make([]map[string]*Object, 1)}
+	return &dict{seed: seed, t0: make([]*Object, minTable)}
 }
 
 func (d *dict) hash(key string) uint64 { return maphash.String(d.seed, key) }
 
-// bucket returns the map that holds (or would hold) key.
-func (d *dict) bucket(h uint64) *map[string]*Object {
-	i := h & uint64(len(d.tab)-1)
-	if d.next != nil && int(i) < d.split {
-		return &d.next[h&uint64(len(d.next)-1)]
+// slot returns the address of the chain head that holds (or would hold) a key with hash h.
+func (d *dict) slot(h uint64) **Object {
+	i := int(h & uint64(len(d.t0)-1))
+	if d.t1 != nil && i < d.moved {
+		return &d.t1[h&uint64(len(d.t1)-1)]
 	}
-	return &d.tab[i]
+	return &d.t0[i]
 }
 
-func (d *dict) get(key string) *Object {
-	return (*d.bucket(d.hash(key)))[key]
+// get returns the object of key, or nil.
+func (d *dict) get(key []byte) *Object {
+	h := maphash.Bytes(d.seed, key)
+	for o := *d.slot(h); o != nil; o = o.next {
+		if o.hash == uint32(h) && o.key == string(key) {
+			return o
+		}
+	}
+	return nil
 }
 
-// set inserts or replaces key. The key string is stored as given (callers pass an owned copy).
-func (d *dict) set(key string, o *Object) {
-	b := d.bucket(d.hash(key))
-	if *b == nil {
-		*b = make(map[string]*Object, 4)
+// getStr is get for a string key.
+func (d *dict) getStr(key string) *Object {
+	h := d.hash(key)
+	for o := *d.slot(h); o != nil; o = o.next {
+		if o.hash == uint32(h) && o.key == key {
+			return o
+		}
 	}
-	if _, ok := (*b)[key]; !ok {
-		d.count++
+	return nil
+}
+
+// set inserts o under key, or replaces the existing object (which keeps the key string already stored).
+// It reports whether the key was new.
+func (d *dict) set(key string, o *Object) bool {
+	h := d.hash(key)
+	p := d.slot(h)
+	for cur := p; *cur != nil; cur = &(*cur).next {
+		if (*cur).hash == uint32(h) && (*cur).key == key {
+			old := *cur
+			if old != o {
+				o.key, o.next, o.hash = old.key, old.next, old.hash
+				old.next = nil
+				*cur = o
+			}
+			return false
+		}
 	}
-	(*b)[key] = o
+	o.key, o.hash = key, uint32(h)
+	o.next = *p
+	*p = o
+	d.count++
 	d.step()
-}
-
-// replace overwrites the object of an existing key without touching the key string.
-func (d *dict) replace(key string, o *Object) bool {
-	b := d.bucket(d.hash(key))
-	if _, ok := (*b)[key]; !ok {
-		return false
-	}
-	(*b)[key] = o
 	return true
 }
 
-func (d *dict) del(key string) bool {
-	b := d.bucket(d.hash(key))
-	if _, ok := (*b)[key]; !ok {
-		return false
+// del removes key and returns its object, or nil.
+func (d *dict) del(key []byte) *Object {
+	h := maphash.Bytes(d.seed, key)
+	for cur := d.slot(h); *cur != nil; cur = &(*cur).next {
+		if o := *cur; o.hash == uint32(h) && o.key == string(key) {
+			*cur = o.next
+			o.next = nil
+			d.count--
+			d.step()
+			return o
+		}
 	}
-	delete(*b, key)
-	d.count--
-	d.step()
-	return true
+	return nil
 }
 
-// step grows the table when it is too full and moves one bucket of a growth in progress.
+// step starts a resize when the load calls for one and moves one bucket of a resize in progress.
 func (d *dict) step() {
-	if d.next == nil {
-		if d.count > len(d.tab)*bucketLoad {
-			d.next = make([]map[string]*Object, 2*len(d.tab))
-			d.split = 0
-		} else {
+	if d.t1 == nil {
+		switch {
+		case d.count > len(d.t0):
+			d.t1 = make([]*Object, 2*len(d.t0))
+		case len(d.t0) > minTable && d.count*8 < len(d.t0):
+			size := minTable
+			for size < d.count*2 {
+				size *= 2
+			}
+			d.t1 = make([]*Object, size)
+		default:
 			return
 		}
+		d.moved = 0
 	}
-	old := d.tab[d.split]
-	mask := uint64(len(d.next) - 1)
-	for k, o := range old {
-		i := d.hash(k) & mask
-		if d.next[i] == nil {
-			d.next[i] = make(map[string]*Object, len(old)/2+1)
+	// Move one non-empty bucket (visiting at most 10 empty ones, as Redis does).
+	for empty := 0; d.moved < len(d.t0); {
+		o := d.t0[d.moved]
+		d.t0[d.moved] = nil
+		d.moved++
+		if o == nil {
+			if empty++; empty == 10 {
+				break
+			}
+			continue
 		}
-		d.next[i][k] = o
+		mask := uint64(len(d.t1) - 1)
+		for o != nil {
+			next := o.next
+			i := uint64(o.hash) & mask
+			o.next = d.t1[i]
+			d.t1[i] = o
+			o = next
+		}
+		break
 	}
-	d.tab[d.split] = nil
-	d.split++
-	if d.split == len(d.tab) {
-		d.tab, d.next, d.split = d.next, nil, 0
+	if d.moved == len(d.t0) {
+		d.t0, d.t1, d.moved = d.t1, nil, 0
 	}
 }
 
-// forEach calls fn for every key until fn returns false.
-func (d *dict) forEach(fn func(k string, o *Object) bool) {
-	for _, t := range [][]map[string]*Object{d.tab, d.next} {
-		for _, b := range t {
-			for k, o := range b {
-				if !fn(k, o) {
+// forEach calls fn for every object until fn returns false. fn must not modify the dict.
+func (d *dict) forEach(fn func(o *Object) bool) {
+	for _, t := range [2][]*Object{d.t0, d.t1} {
+		for _, o := range t {
+			for ; o != nil; o = o.next {
+				if !fn(o) {
 					return
 				}
 			}
@@ -116,18 +156,23 @@ func (d *dict) forEach(fn func(k string, o *Object) bool) {
 }
 
 // scan visits the buckets addressed by cursor and returns the next cursor (0 when the iteration is over).
-func (d *dict) scan(cursor uint64, fn func(k string, o *Object)) uint64 {
-	visit := func(m map[string]*Object) {
-		for k, o := range m {
-			fn(k, o)
+// This is Redis's dictScan: with two tables it visits the small table's bucket and every bucket of the
+// large table that expands from it.
+func (d *dict) scan(cursor uint64, fn func(o *Object)) uint64 {
+	visit := func(o *Object) {
+		for ; o != nil; o = o.next {
+			fn(o)
 		}
 	}
-	if d.next == nil {
-		m0 := uint64(len(d.tab) - 1)
-		visit(d.tab[cursor&m0])
+	if d.t1 == nil {
+		m0 := uint64(len(d.t0) - 1)
+		visit(d.t0[cursor&m0])
 		return revInc(cursor, m0)
 	}
-	small, large := d.tab, d.next
+	small, large := d.t0, d.t1
+	if len(small) > len(large) {
+		small, large = large, small
+	}
 	m0, m1 := uint64(len(small)-1), uint64(len(large)-1)
 	visit(small[cursor&m0])
 	for {
@@ -148,36 +193,36 @@ func revInc(v, mask uint64) uint64 {
 	return bits.Reverse64(v)
 }
 
-// random returns a random key using r for bucket choice, or "" when the dict is empty.
-func (d *dict) random(r uint64) (string, *Object) {
+// random returns a random object (nil when the dict is empty), using r as the random source: a random
+// non-empty bucket, then a random element of its chain, as Redis's dictGetRandomKey.
+func (d *dict) random(r func() uint64) *Object {
 	if d.count == 0 {
-		return "", nil
+		return nil
 	}
-	tabs := [][]map[string]*Object{d.tab}
-	if d.next != nil {
-		tabs = append(tabs, d.next)
-	}
-	for tries := 0; ; tries++ {
-		t := tabs[int(r%uint64(len(tabs)))]
-		r = r*6364136223846793005 + 1442695040888963407
-		b := t[(r>>17)&uint64(len(t)-1)]
-		r = r*6364136223846793005 + 1442695040888963407
-		if len(b) == 0 {
-			if tries > 64 {
-				// A sparse table: fall back to the first key found.
-				var rk string
-				var ro *Object
-				d.forEach(func(k string, o *Object) bool { rk, ro = k, o; return false })
-				return rk, ro
+	for {
+		var o *Object
+		if d.t1 != nil {
+			// Buckets of t0 below moved are empty; pick among the live buckets of both tables.
+			live := len(d.t0) - d.moved + len(d.t1)
+			i := int(r() % uint64(live))
+			if i < len(d.t1) {
+				o = d.t1[i]
+			} else {
+				o = d.t0[d.moved+i-len(d.t1)]
 			}
+		} else {
+			o = d.t0[r()&uint64(len(d.t0)-1)]
+		}
+		if o == nil {
 			continue
 		}
-		skip := int((r >> 33) % uint64(len(b)))
-		for k, o := range b {
-			if skip == 0 {
-				return k, o
-			}
-			skip--
+		n := 0
+		for p := o; p != nil; p = p.next {
+			n++
 		}
+		for skip := int(r() % uint64(n)); skip > 0; skip-- {
+			o = o.next
+		}
+		return o
 	}
 }

@@ -19,16 +19,17 @@ func TestDictScanGuarantee(t *testing.T) {
 			var cursor uint64
 			added := 0
 			for steps := 0; ; steps++ {
-				cursor = d.scan(cursor, func(k string, _ *Object) { seen[k] = true })
-				// Grow the table between steps (forces incremental rehash mid-iteration).
-				for j := 0; j < 50; j++ {
+				cursor = d.scan(cursor, func(o *Object) { seen[o.key] = true })
+				// Grow the table between the first steps (forces resizes mid-iteration), then let it settle:
+				// like Redis's, the scan ends once the table stops growing.
+				for j := 0; j < 50 && steps < 300; j++ {
 					d.set(fmt.Sprintf("new:%d", added), &Object{})
 					added++
 				}
 				if cursor == 0 {
 					break
 				}
-				if steps > 1_000_000 {
+				if steps > 10_000_000 {
 					t.Fatal("scan does not terminate")
 				}
 			}
@@ -51,13 +52,13 @@ func TestDictSetGetDel(t *testing.T) {
 		d.set(fmt.Sprint(i), &Object{LSN: uint64(i)})
 	}
 	for i := 0; i < n; i++ {
-		o := d.get(fmt.Sprint(i))
+		o := d.getStr(fmt.Sprint(i))
 		if o == nil || o.LSN != uint64(i) {
 			t.Fatalf("get %d = %v", i, o)
 		}
 	}
 	for i := 0; i < n; i += 2 {
-		if !d.del(fmt.Sprint(i)) {
+		if d.del([]byte(fmt.Sprint(i))) == nil {
 			t.Fatalf("del %d", i)
 		}
 	}
@@ -65,17 +66,18 @@ func TestDictSetGetDel(t *testing.T) {
 		t.Fatalf("count = %d", d.count)
 	}
 	total := 0
-	d.forEach(func(string, *Object) bool { total++; return true })
+	d.forEach(func(*Object) bool { total++; return true })
 	if total != n/2 {
 		t.Fatalf("forEach saw %d", total)
 	}
 	seen := map[string]bool{}
 	for i := 0; i < 20000 && len(seen) < 100; i++ {
-		k, o := d.random(uint64(i) * 0x9e3779b97f4a7c15)
+		x := uint64(i) * 0x9e3779b97f4a7c15
+		o := d.random(func() uint64 { x = x*6364136223846793005 + 1442695040888963407; return x >> 11 })
 		if o == nil {
 			t.Fatal("random on non-empty dict returned nothing")
 		}
-		seen[k] = true
+		seen[o.key] = true
 	}
 	if len(seen) < 100 {
 		t.Fatalf("random returned only %d distinct keys", len(seen))
@@ -135,5 +137,34 @@ func TestEffectsRoundTrip(t *testing.T) {
 	for cut := 0; cut < len(e.Buf); cut++ {
 		// Every truncation either decodes a prefix or fails cleanly; never panics.
 		_ = DecodeEffects(e.Buf[:cut], func(int, [][]byte) error { return nil })
+	}
+}
+
+// TestDictShrinkScan deletes most keys during a scan (forcing a shrink) and checks survivors are returned.
+func TestDictShrinkScan(t *testing.T) {
+	d := newDict(maphash.MakeSeed())
+	for i := 0; i < 4000; i++ {
+		d.set(fmt.Sprintf("k%d", i), &Object{})
+	}
+	seen := map[string]bool{}
+	var cursor uint64
+	deleted := 0
+	for {
+		cursor = d.scan(cursor, func(o *Object) { seen[o.key] = true })
+		for j := 0; j < 40 && deleted < 3900; j++ {
+			d.del([]byte(fmt.Sprintf("k%d", deleted)))
+			deleted++
+		}
+		if cursor == 0 {
+			break
+		}
+	}
+	for i := 3900; i < 4000; i++ {
+		if !seen[fmt.Sprintf("k%d", i)] {
+			t.Fatalf("k%d present for the whole scan was not returned", i)
+		}
+	}
+	if len(d.t0) > 1024 && d.t1 == nil {
+		t.Fatalf("table did not shrink: %d buckets for %d keys", len(d.t0), d.count)
 	}
 }

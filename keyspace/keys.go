@@ -380,7 +380,7 @@ func cmdScan(c *Ctx) {
 	}
 	out := keys[:0]
 	for _, k := range keys {
-		o := c.DB.d.get(k)
+		o := c.DB.d.getStr(k)
 		if o == nil {
 			continue
 		}

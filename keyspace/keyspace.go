@@ -119,7 +119,7 @@ func (db *DB) Len() int { return db.d.count }
 func (db *DB) ExpiresLen() int { return len(db.expires) }
 
 // Peek returns the object of key without expiry, statistics or LSN tracking (engines, snapshots).
-func (db *DB) Peek(key []byte) *Object { return db.d.get(string(key)) }
+func (db *DB) Peek(key []byte) *Object { return db.d.get(key) }
 
 // expired reports whether o has passed its TTL at now; it deletes it if so.
 func (db *DB) expireIfNeeded(key []byte, o *Object, now int64) bool {
@@ -143,7 +143,7 @@ func (db *DB) deleteExpired(key []byte) {
 
 // remove deletes key from the dict and the expires index and leaves a tombstone when tracking LSNs.
 func (db *DB) remove(key []byte) bool {
-	o := db.d.get(string(key))
+	o := db.d.get(key)
 	if o == nil {
 		return false
 	}
@@ -151,9 +151,9 @@ func (db *DB) remove(key []byte) bool {
 		bw(db.Index, key, o)
 	}
 	if o.ExpireAt != 0 {
-		delete(db.expires, string(key))
+		delete(db.expires, o.key)
 	}
-	db.d.del(string(key))
+	db.d.del(key)
 	if db.ks.TrackLSN {
 		if db.tombstones == nil {
 			db.tombstones = map[string]uint64{}
@@ -167,7 +167,7 @@ func (db *DB) remove(key []byte) bool {
 // recency, counts hits and misses, and records the LSN the reply must wait for.
 func (c *Ctx) Lookup(key []byte) *Object {
 	db := c.DB
-	o := db.d.get(string(key))
+	o := db.d.get(key)
 	if o != nil && !c.Replay && db.expireIfNeeded(key, o, c.Now) {
 		o = nil
 	}
@@ -194,7 +194,7 @@ func (c *Ctx) Lookup(key []byte) *Object {
 // LookupWrite returns the live object of key for a command that may modify it (no hit/miss statistics).
 func (c *Ctx) LookupWrite(key []byte) *Object {
 	db := c.DB
-	o := db.d.get(string(key))
+	o := db.d.get(key)
 	if o == nil {
 		if db.tombstones != nil {
 			if lsn, ok := db.tombstones[string(key)]; ok && lsn > c.NeedLSN {
@@ -218,7 +218,7 @@ func (c *Ctx) LookupWrite(key []byte) *Object {
 
 // Exists reports whether key is live, without touching its access recency (EXISTS, TYPE-less checks).
 func (c *Ctx) Exists(key []byte) bool {
-	o := c.DB.d.get(string(key))
+	o := c.DB.d.get(key)
 	if o == nil {
 		return false
 	}
@@ -235,7 +235,7 @@ func (c *Ctx) Exists(key []byte) bool {
 // otherwise o.ExpireAt is used as is. It marks the key modified.
 func (c *Ctx) Set(key []byte, o *Object, keepTTL bool) {
 	db := c.DB
-	old := db.d.get(string(key))
+	old := db.d.get(key)
 	o.SnapEpoch = db.ks.SnapEpoch
 	if old != nil {
 		if bw := db.ks.BeforeWrite; bw != nil {
@@ -244,20 +244,19 @@ func (c *Ctx) Set(key []byte, o *Object, keepTTL bool) {
 		if keepTTL {
 			o.ExpireAt = old.ExpireAt
 		}
-		db.d.replace(string(key), o)
+		db.d.set(old.key, o) // replaces in place, keeping the stored key string
 		if old.ExpireAt != 0 && o.ExpireAt == 0 {
-			delete(db.expires, string(key))
+			delete(db.expires, o.key)
 		} else if o.ExpireAt != 0 {
-			db.expires[string(key)] = o
+			db.expires[o.key] = o
 		}
 	} else {
-		k := string(key)
-		db.d.set(k, o)
+		db.d.set(string(key), o)
 		if o.ExpireAt != 0 {
-			db.expires[k] = o
+			db.expires[o.key] = o
 		}
 		if db.tombstones != nil {
-			delete(db.tombstones, k)
+			delete(db.tombstones, o.key)
 		}
 	}
 	o.LRU = db.ks.clock.Load()
@@ -280,7 +279,7 @@ func (c *Ctx) Modified(key []byte, o *Object) {
 // Delete removes key; it reports whether the key existed (live or not yet reclaimed and unexpired).
 func (c *Ctx) Delete(key []byte) bool {
 	db := c.DB
-	o := db.d.get(string(key))
+	o := db.d.get(key)
 	if o == nil {
 		return false
 	}
@@ -297,10 +296,10 @@ func (c *Ctx) SetExpire(key []byte, o *Object, at int64) {
 	db := c.DB
 	if at == 0 {
 		if o.ExpireAt != 0 {
-			delete(db.expires, string(key))
+			delete(db.expires, o.key)
 		}
 	} else if o.ExpireAt == 0 {
-		db.expires[string(key)] = o
+		db.expires[o.key] = o
 	}
 	o.ExpireAt = at
 	c.Modified(key, o)
@@ -330,7 +329,7 @@ func (ks *Keyspace) Flush(db int) {
 		if ks.TrackLSN && old.d.count > 0 {
 			// Reads of any former key must wait for the flush to be durable: keep tombstones for all of them.
 			ts := make(map[string]uint64, old.d.count)
-			old.d.forEach(func(k string, _ *Object) bool { ts[k] = ks.NextLSN; return true })
+			old.d.forEach(func(o *Object) bool { ts[o.key] = ks.NextLSN; return true })
 			ks.dbs[i].tombstones = ts
 		}
 	}
@@ -364,15 +363,23 @@ func (ks *Keyspace) Swap(a, b int) {
 
 // ForEach calls fn for every key of the database (Mu held) until fn returns false. Expired keys that were
 // not yet reclaimed are included; fn must not modify the database.
-func (db *DB) ForEach(fn func(key string, o *Object) bool) { db.d.forEach(fn) }
+func (db *DB) ForEach(fn func(key string, o *Object) bool) {
+	db.d.forEach(func(o *Object) bool { return fn(o.key, o) })
+}
 
 // Scan visits one step of a SCAN iteration and returns the next cursor (0 at the end).
 func (db *DB) Scan(cursor uint64, fn func(key string, o *Object)) uint64 {
-	return db.d.scan(cursor, fn)
+	return db.d.scan(cursor, func(o *Object) { fn(o.key, o) })
 }
 
 // RandomKey returns a random key and its object ("" when empty); expired keys may be returned.
-func (db *DB) RandomKey() (string, *Object) { return db.d.random(db.ks.rng.Uint64()) }
+func (db *DB) RandomKey() (string, *Object) {
+	o := db.d.random(db.ks.rng.Uint64)
+	if o == nil {
+		return "", nil
+	}
+	return o.key, o
+}
 
 // RandomVolatile returns a random key that has a TTL ("" when none).
 func (db *DB) RandomVolatile() (string, *Object) {
@@ -384,12 +391,12 @@ func (db *DB) RandomVolatile() (string, *Object) {
 
 // Load inserts key with o during recovery or snapshot loading, without effects, hooks or LSN tracking.
 func (db *DB) Load(key string, o *Object) {
-	if old := db.d.get(key); old != nil && old.ExpireAt != 0 {
-		delete(db.expires, key)
+	if old := db.d.getStr(key); old != nil && old.ExpireAt != 0 {
+		delete(db.expires, old.key)
 	}
 	db.d.set(key, o)
 	if o.ExpireAt != 0 {
-		db.expires[key] = o
+		db.expires[o.key] = o
 	}
 }
 

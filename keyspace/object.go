@@ -64,7 +64,14 @@ type Object struct {
 	Str []byte
 	// Val is the value of every other type (*Hash, *List, *Set, *ZSet, *Stream, defined by their files).
 	Val any
+
+	key  string  // the key, owned by the dict (set when the object is inserted)
+	next *Object // the dict's hash chain
+	hash uint32  // low bits of the key's hash: skips most chain compares, and resizes without rehashing
 }
+
+// Key returns the key the object is stored under ("" for an object not in a database).
+func (o *Object) Key() string { return o.key }
 
 // NewString returns a string object holding v (v is retained).
 func NewString(v []byte) *Object { return &Object{Type: TypeString, Str: v} }

@@ -85,8 +85,11 @@ func (c *conn) serve() {
 			c.prepare(preparer, args)
 		}
 		ks.Mu.Lock()
+		// One clock read per command: each command's end time is the next one's start time.
+		now := time.Now()
 		for {
-			lsn := c.exec(args)
+			var lsn uint64
+			lsn, now = c.exec(args, now)
 			if lsn > need {
 				need = lsn
 			}
@@ -102,6 +105,7 @@ func (c *conn) serve() {
 				ks.Mu.Unlock()
 				c.prepare(preparer, args)
 				ks.Mu.Lock()
+				now = time.Now()
 			}
 		}
 		ks.Mu.Unlock()
@@ -198,8 +202,9 @@ func addPreExec(order int, fn func(c *conn, cmd *keyspace.Command, msg string, a
 	}
 }
 
-// exec runs one command with the keyspace lock held and returns the LSN its reply must wait for.
-func (c *conn) exec(args [][]byte) uint64 {
+// exec runs one command, started at now, with the keyspace lock held. It returns the LSN its reply must
+// wait for and the time it ended.
+func (c *conn) exec(args [][]byte, now time.Time) (uint64, time.Time) {
 	s := c.s
 	s.stats.commands.Add(1)
 	cmd, msg := keyspace.Resolve(args)
@@ -207,15 +212,14 @@ func (c *conn) exec(args [][]byte) uint64 {
 		// Filters see unknown commands and arity errors too (AUTH must be checked first; MULTI queues the
 		// error and aborts EXEC). A filter that handled the command writes its reply and returns true.
 		if handled, lsn := f.fn(c, cmd, msg, args); handled {
-			return lsn
+			return lsn, time.Now()
 		}
 	}
 	if msg != "" {
 		s.stats.errorReplies.Add(1)
 		c.w.Error(msg)
-		return 0
+		return 0, now
 	}
-	now := time.Now()
 	c.lastActive.Store(now.UnixMilli())
 	c.lastCmd.Store(cmd)
 	x := &c.ctx
@@ -250,7 +254,8 @@ func (c *conn) exec(args [][]byte) uint64 {
 		// An observed stamp with no record behind it (a write that produced no effects) needs no wait.
 		need = s.ks.NextLSN - 1
 	}
-	elapsed := time.Since(now)
+	end := time.Now()
+	elapsed := end.Sub(now)
 	st := s.cmdStat(cmd)
 	st.calls.Add(1)
 	st.usec.Add(elapsed.Microseconds())
@@ -258,5 +263,5 @@ func (c *conn) exec(args [][]byte) uint64 {
 		st.failed.Add(1)
 		s.stats.errorReplies.Add(1)
 	}
-	return need
+	return need, end
 }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	_ "net/http/pprof" // --pprof-addr
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -29,6 +32,8 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{Name: "client-query-buffer-limit", Value: "1gb", Usage: "largest pending request of one client"},
 		&cli.Int64Flag{Name: "max-multibulk-len", Value: 1024 * 1024, Usage: "most arguments in one request"},
 		&cli.StringSliceFlag{Name: "engine-opt", Usage: "engine option as key=value (repeatable)"},
+		&cli.IntFlag{Name: "io-threads", Value: 1, Usage: "OS threads running Go code (GOMAXPROCS), like Redis's io-threads (default 1: commands run under one lock, so more threads only add parallel socket I/O; raise it on machines with spare cores)"},
+		&cli.StringFlag{Name: "pprof-addr", Usage: "serve Go profiling endpoints (net/http/pprof) on this address, e.g. 127.0.0.1:6060"},
 	}
 }
 
@@ -86,6 +91,16 @@ func init() {
 			cfg, err := serverConfig(c)
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
+			}
+			if n := c.Int("io-threads"); n > 0 {
+				runtime.GOMAXPROCS(n)
+			}
+			if a := c.String("pprof-addr"); a != "" {
+				go func() {
+					if err := http.ListenAndServe(a, nil); err != nil {
+						fmt.Fprintf(os.Stderr, "kvlab: pprof on %s: %v\n", a, err)
+					}
+				}()
 			}
 			srv, err := server.New(cfg)
 			if err != nil {

@@ -309,6 +309,11 @@ func (r *Reader) parseInline(p []byte) (int, error) {
 		}
 		return 0, errIncomplete
 	}
+	if nl > int(r.lim.MaxInlineLen) {
+		// Redis rejects a longer line only when its newline has not arrived yet, which depends on how the
+		// bytes were split into reads; kvlab applies the limit to every inline line.
+		return 0, protoErr("too big inline request")
+	}
 	line := p[:nl]
 	if len(line) > 0 && line[len(line)-1] == '\r' {
 		line = line[:len(line)-1]

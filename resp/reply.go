@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // ReplyReader parses server replies of every RESP2 and RESP3 type, attributes included (they are skipped by
@@ -117,7 +118,33 @@ func (r *ReplyReader) Skip() (kind byte, errText []byte, err error) {
 	}
 	kind = l[0]
 	switch kind {
-	case '+', ':', '_', ',', '#', '(':
+	case '+', '(':
+		return kind, nil, nil
+	case ':':
+		if _, err := atoi(l[1:]); err != nil {
+			return 0, nil, err
+		}
+		return kind, nil, nil
+	case '_':
+		if len(l) != 1 {
+			return 0, nil, fmt.Errorf("%w: bad null", ErrBadReply)
+		}
+		return kind, nil, nil
+	case '#':
+		if len(l) != 2 || (l[1] != 't' && l[1] != 'f') {
+			return 0, nil, fmt.Errorf("%w: bad boolean %q", ErrBadReply, l[1:])
+		}
+		return kind, nil, nil
+	case ',':
+		if !validDouble(l[1:]) {
+			return 0, nil, fmt.Errorf("%w: bad double %q", ErrBadReply, l[1:])
+		}
+		if b := l[1:]; string(b) != "inf" && string(b) != "-inf" && string(b) != "nan" {
+			// unsafe.String avoids a copy; ParseFloat does not keep the string past the call.
+			if _, err := strconv.ParseFloat(unsafe.String(&b[0], len(b)), 64); err != nil {
+				return 0, nil, fmt.Errorf("%w: bad double", ErrBadReply)
+			}
+		}
 		return kind, nil, nil
 	case '-':
 		return kind, l[1:], nil
@@ -187,14 +214,22 @@ func (r *ReplyReader) Read() (Value, error) {
 	case ':':
 		v.Int, err = atoi(body)
 	case '_':
+		if len(body) != 0 {
+			return v, fmt.Errorf("%w: bad null", ErrBadReply)
+		}
 		v.Null = true
 	case ',':
+		if !validDouble(body) {
+			return v, fmt.Errorf("%w: bad double %q", ErrBadReply, body)
+		}
 		v.Str = append([]byte(nil), body...)
 		switch string(body) {
 		case "inf":
 			v.Float = posInf
 		case "-inf":
 			v.Float = negInf
+		case "nan":
+			v.Float = posInf - posInf
 		default:
 			v.Float, err = strconv.ParseFloat(string(body), 64)
 		}
@@ -247,6 +282,33 @@ func (r *ReplyReader) Read() (Value, error) {
 		return v, fmt.Errorf("%w: unknown type byte %q", ErrBadReply, v.Kind)
 	}
 	return v, err
+}
+
+// validDouble reports whether b is a RESP3 double ("inf", "-inf", "nan" or a decimal/exponent number),
+// without allocating.
+func validDouble(b []byte) bool {
+	switch string(b) {
+	case "inf", "-inf", "nan":
+		return true
+	}
+	if len(b) == 0 {
+		return false
+	}
+	digits := false
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			digits = true
+		case c == '-' || c == '+':
+			if i != 0 && b[i-1] != 'e' && b[i-1] != 'E' {
+				return false
+			}
+		case c == '.' || c == 'e' || c == 'E':
+		default:
+			return false
+		}
+	}
+	return digits
 }
 
 var posInf, negInf = func() (float64, float64) {

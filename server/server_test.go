@@ -274,3 +274,38 @@ func TestShutdownCommand(t *testing.T) {
 		t.Fatal("server still running 5s after SHUTDOWN")
 	}
 }
+
+// TestActiveExpiry checks that expired keys are reclaimed by the background cycle without being accessed.
+func TestActiveExpiry(t *testing.T) {
+	srv := start(t)
+	ctx := context.Background()
+	rdb := client(t, srv, 2)
+	pipe := rdb.Pipeline()
+	for i := 0; i < 5000; i++ {
+		pipe.Set(ctx, fmt.Sprintf("tmp:%d", i), "v", 100*time.Millisecond)
+	}
+	for i := 0; i < 100; i++ {
+		pipe.Set(ctx, fmt.Sprintf("keep:%d", i), "v", 0)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := rdb.DBSize(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("DBSIZE still %d 10s after the TTLs passed: active expiry is not reclaiming keys", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	info, err := rdb.Info(ctx, "stats").Result()
+	if err != nil || !strings.Contains(info, "expired_keys:5000") {
+		t.Fatalf("INFO stats should count 5000 expired keys: %v\n%s", err, info)
+	}
+}

@@ -2,6 +2,7 @@ package keyspace
 
 import (
 	"math"
+	"runtime/debug"
 	"strconv"
 	"time"
 )
@@ -480,6 +481,11 @@ func cmdFlush(c *Ctx) {
 	}
 	c.KS.Flush(db)
 	c.DB = c.KS.dbs[c.DB.Index]
+	if !c.Replay {
+		// Hand the freed memory back to the OS now, as Redis does when it frees a database, instead of
+		// waiting for the background scavenger (the GC runs concurrently; the lock is not held).
+		go debug.FreeOSMemory()
+	}
 	c.Dirty++
 	c.Propagate()
 	c.OK()

@@ -46,7 +46,17 @@ awk '
   }' "$results" | sort
 
 echo
-echo "== memory: 1,000,000 keys with 100-byte values"
+echo "== memory: 1,000,000 keys with 100-byte values (fresh servers)"
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+wait 2>/dev/null || true
+pids=()
+redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 &
+pids+=($!)
+"$KVLAB" serve --engine memory --addr "127.0.0.1:$KPORT" >"$tmp/kvlab.log" 2>&1 &
+pids+=($!)
+for p in $RPORT $KPORT; do
+  for i in $(seq 1 100); do redis-cli -p "$p" PING >/dev/null 2>&1 && break; sleep 0.1; done
+done
 val=$(head -c 100 /dev/zero | tr '\0' 'x')
 for p in $RPORT $KPORT; do
   redis-cli -p "$p" FLUSHALL >/dev/null

@@ -41,6 +41,11 @@ type BlockRequest struct {
 	TimeoutMS int64
 	// NullArrayOnTimeout selects *-1 (RESP2) / _ (RESP3) rather than a null bulk on timeout.
 	NullArrayOnTimeout bool
+	// Args, when set, are the arguments the command must be run again with instead of the original ones
+	// (owned by the request): XREAD BLOCK resolves "$" to the stream's last ID at the time of blocking, as
+	// Redis rewrites its argv, so the re-run waits for entries after that ID rather than after whatever is
+	// last when it runs.
+	Args [][]byte
 }
 
 // Error writes an error reply.

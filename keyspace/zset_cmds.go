@@ -179,7 +179,7 @@ options:
 	case nanErr:
 		c.Error(errZNaN)
 	case isIncr && processed > 0:
-		c.W.Double(newScore)
+		c.zsetReplyScore(newScore)
 	case isIncr:
 		c.W.Null()
 	case flags&ch != 0:
@@ -196,7 +196,7 @@ func cmdZScore(c *Ctx) {
 	}
 	if z != nil {
 		if n := z.hash.getBytes(c.Args[2]); n != nil {
-			c.W.Double(n.score)
+			c.zsetReplyScore(n.score)
 			return
 		}
 	}
@@ -212,7 +212,7 @@ func cmdZMScore(c *Ctx) {
 	for _, m := range c.Args[2:] {
 		if z != nil {
 			if n := z.hash.getBytes(m); n != nil {
-				c.W.Double(n.score)
+				c.zsetReplyScore(n.score)
 				continue
 			}
 		}
@@ -257,7 +257,7 @@ func cmdZRank(c *Ctx) {
 	if withScore {
 		c.W.Array(2)
 		c.W.Int(rank)
-		c.W.Double(n.score)
+		c.zsetReplyScore(n.score)
 		return
 	}
 	c.W.Int(rank)
@@ -666,7 +666,7 @@ func cmdZScan(c *Ctx) {
 	c.W.Array(2 * len(out))
 	for _, n := range out {
 		c.W.BulkString(n.member)
-		c.W.BulkString(FormatFloat(n.score))
+		c.W.Bulk(zsetAppendScore(nil, n.score))
 	}
 }
 

@@ -83,7 +83,7 @@ func (c *Ctx) zsetPop(key []byte, o *Object, z *ZSet, count int64, max, emitKey,
 			c.W.Array(2)
 		}
 		c.W.BulkString(x.member)
-		c.W.Double(x.score)
+		c.zsetReplyScore(x.score)
 		if record {
 			eff = append(eff, []byte(x.member))
 		}

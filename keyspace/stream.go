@@ -502,12 +502,13 @@ func (s *Stream) last() *streamEntry {
 }
 
 // firstIncludingDeleted returns the ID of the first entry, deleted or not (streamGetEdgeID without skipping
-// tombstones), or 0-0 for an empty stream.
+// tombstones), or the largest ID for an empty stream — so "MINID = <it>" trims everything, as it must when
+// it records an approximate trim that emptied the stream.
 func (s *Stream) firstIncludingDeleted() streamID {
 	if it, ok := s.nodes.Min(); ok {
 		return it.n.entries[0].id
 	}
-	return streamID{}
+	return streamMaxID
 }
 
 // streamTrimArgs are the MAXLEN/MINID options of XADD and XTRIM.

@@ -1,0 +1,343 @@
+package keyspace
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/kvlab/kvlab/resp"
+)
+
+// zxHarness runs sorted set and stream commands through their handlers, as the server does (one Ctx per
+// command, effects recorded), and keeps every command's effects with its time for a replay.
+type zxHarness struct {
+	t     testing.TB
+	ks    *Keyspace
+	now   int64
+	proto int
+	log   []zxRecord
+}
+
+type zxRecord struct {
+	buf []byte
+	now int64
+}
+
+func newZXHarness(t testing.TB) *zxHarness {
+	return &zxHarness{t: t, ks: New(), now: 1_700_000_000_000, proto: 2}
+}
+
+// do runs one command and returns its reply.
+func (h *zxHarness) do(args ...string) resp.Value {
+	h.t.Helper()
+	bargs := make([][]byte, len(args))
+	for i, a := range args {
+		bargs[i] = []byte(a)
+	}
+	return h.doBytes(bargs)
+}
+
+func (h *zxHarness) doBytes(args [][]byte) resp.Value {
+	h.t.Helper()
+	w := &resp.Writer{Proto: h.proto}
+	cmd, msg := Resolve(args)
+	if msg != "" {
+		w.Error(msg)
+	} else {
+		eff := &Effects{}
+		c := &Ctx{Args: args, W: w, KS: h.ks, DB: h.ks.DB(0), Cmd: cmd, Now: h.now, Effects: eff}
+		cmd.Handler(c)
+		if c.Block != nil {
+			w.NullArray() // what the server replies on timeout
+		}
+		if eff.N > 0 {
+			h.log = append(h.log, zxRecord{append([]byte(nil), eff.Buf...), h.now})
+		}
+	}
+	v, err := resp.NewReplyReader(bytes.NewReader(w.Buf)).Read()
+	if err != nil {
+		h.t.Fatalf("%q: unreadable reply %q: %v", args, w.Buf, err)
+	}
+	return v
+}
+
+// replay applies every recorded effect to a fresh keyspace.
+func (h *zxHarness) replay() *Keyspace {
+	h.t.Helper()
+	ks := New()
+	for i, r := range h.log {
+		if err := ks.ApplyEffects(r.buf, r.now); err != nil {
+			h.t.Fatalf("replay of record %d: %v", i, err)
+		}
+	}
+	return ks
+}
+
+// zxModel is a sorted slice model of a sorted set for checking the skiplist.
+type zxModel struct {
+	m     map[string]float64
+	order []string
+}
+
+func (m *zxModel) sorted() []string {
+	out := make([]string, 0, len(m.m))
+	for k := range m.m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if m.m[a] != m.m[b] {
+			return m.m[a] < m.m[b]
+		}
+		return a < b
+	})
+	return out
+}
+
+// TestZSetSkiplistModel drives a ZSet with random inserts, score updates and deletes, and checks ranks,
+// by-rank lookups, range walks and the hash against a sorted model after every step.
+func TestZSetSkiplistModel(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	z := NewZSet()
+	m := &zxModel{m: map[string]float64{}}
+	for step := 0; step < 4000; step++ {
+		member := fmt.Sprintf("m%03d", rnd.IntN(300))
+		score := float64(rnd.IntN(40)) / 2
+		switch rnd.IntN(4) {
+		case 0, 1:
+			z.Add(member, score)
+			m.m[member] = score
+		case 2:
+			if z.remove(member) != (func() bool { _, ok := m.m[member]; return ok })() {
+				t.Fatalf("step %d: remove(%s) disagrees", step, member)
+			}
+			delete(m.m, member)
+		case 3:
+			rng := &zrangeSpec{min: float64(rnd.IntN(40)) / 2, max: float64(rnd.IntN(40)) / 2, minex: rnd.IntN(2) == 0}
+			var removed []string
+			z.zsl.deleteRange(rng, func(n *zslNode) { removed = append(removed, n.member); z.hash.remove(n.member) })
+			for _, k := range removed {
+				if s, ok := m.m[k]; !ok || !rng.gteMin(s) || !rng.lteMax(s) {
+					t.Fatalf("step %d: deleteRange removed %s (%v)", step, k, s)
+				}
+				delete(m.m, k)
+			}
+			for k, s := range m.m {
+				if rng.gteMin(s) && rng.lteMax(s) {
+					t.Fatalf("step %d: deleteRange left %s=%v in [%v]", step, k, s, rng)
+				}
+			}
+		}
+		if step%97 == 0 || step > 3900 {
+			zxCheckModel(t, z, m)
+		}
+	}
+}
+
+func zxCheckModel(t *testing.T, z *ZSet, m *zxModel) {
+	t.Helper()
+	want := m.sorted()
+	if z.Len() != len(want) || z.hash.count != len(want) {
+		t.Fatalf("len = %d (hash %d), want %d", z.Len(), z.hash.count, len(want))
+	}
+	i := 0
+	var prev *zslNode
+	z.each(func(n *zslNode) bool {
+		if n.member != want[i] || n.score != m.m[want[i]] {
+			t.Fatalf("position %d: %s=%v, want %s=%v", i, n.member, n.score, want[i], m.m[want[i]])
+		}
+		if n.backward != prev {
+			t.Fatalf("position %d: bad backward link", i)
+		}
+		if r := z.zsl.rank(n.score, n.member); r != i+1 {
+			t.Fatalf("rank(%s) = %d, want %d", n.member, r, i+1)
+		}
+		if got := z.zsl.byRank(i + 1); got != n {
+			t.Fatalf("byRank(%d) = %v", i+1, got)
+		}
+		if z.hash.get(n.member) != n {
+			t.Fatalf("hash lookup of %s", n.member)
+		}
+		prev = n
+		i++
+		return true
+	})
+	if z.zsl.tail != prev {
+		t.Fatal("tail is not the last node")
+	}
+	// Score ranges: first/last in range and their ranks agree with a linear scan.
+	for _, r := range []zrangeSpec{{min: 3, max: 7}, {min: 3, max: 7, minex: true, maxex: true}, {min: -1, max: 0.5}, {min: 19, max: 30}, {min: 5, max: 5}} {
+		r := r
+		first, last := -1, -1
+		for j, k := range want {
+			if r.gteMin(m.m[k]) && r.lteMax(m.m[k]) {
+				if first < 0 {
+					first = j
+				}
+				last = j
+			}
+		}
+		n, rank := z.zsl.firstInRange(&r)
+		if (n == nil) != (first < 0) || n != nil && (rank != first+1 || n.member != want[first]) {
+			t.Fatalf("firstInRange(%+v) = %v/%d, want index %d", r, n, rank, first)
+		}
+		n, rank = z.zsl.lastInRange(&r)
+		if (n == nil) != (last < 0) || n != nil && (rank != last+1 || n.member != want[last]) {
+			t.Fatalf("lastInRange(%+v) = %v/%d, want index %d", r, n, rank, last)
+		}
+	}
+}
+
+// TestZSetScanGuarantee checks ZSCAN's contract on the member hash: across resizes, inserts and deletes
+// during the iteration, every member present for the whole iteration is returned at least once.
+func TestZSetScanGuarantee(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3, 4} {
+		rnd := rand.New(rand.NewPCG(seed, 9))
+		z := NewZSet()
+		for i := 0; i < 2000; i++ {
+			z.Add(fmt.Sprintf("stable%d", i), float64(i))
+		}
+		seen := map[string]bool{}
+		cursor := uint64(0)
+		for iter := 0; ; iter++ {
+			cursor = z.hash.scan(cursor, func(n *zslNode) { seen[n.member] = true })
+			// Churn that grows and shrinks the table while the scan runs.
+			for k := 0; k < 20; k++ {
+				x := fmt.Sprintf("churn%d", rnd.IntN(6000))
+				if rnd.IntN(3) == 0 {
+					z.remove(x)
+				} else {
+					z.Add(x, 1)
+				}
+			}
+			if cursor == 0 {
+				break
+			}
+			if iter > 1_000_000 {
+				t.Fatal("scan did not finish")
+			}
+		}
+		for i := 0; i < 2000; i++ {
+			if !seen[fmt.Sprintf("stable%d", i)] {
+				t.Fatalf("seed %d: stable%d never returned", seed, i)
+			}
+		}
+	}
+}
+
+func TestZSetAppendScore(t *testing.T) {
+	for _, tc := range []struct {
+		f    float64
+		want string
+	}{
+		{0, "0"}, {math.Copysign(0, -1), "-0"}, {1, "1"}, {-2.25, "-2.25"}, {1.5, "1.5"},
+		{1234567, "1234567"}, {1700000000123, "1700000000123"}, {0.1, "0.1"}, {zxSum(0.1, 0.2), "0.30000000000000004"},
+		{3e-5, "0.00003"}, {0.000123, "0.000123"}, {1e-7, "1e-7"}, {1.5e-10, "1.5e-10"}, {1e21, "1e+21"},
+		{1.5e300, "1.5e+300"}, {123456789012345678, "123456789012345680"}, {1e19, "1e+19"},
+		{1234567.25, "1234567.25"}, {math.Inf(1), "inf"}, {math.Inf(-1), "-inf"}, {5e-324, "5e-324"},
+		{1.7976931348623157e308, "1.7976931348623157e+308"},
+	} {
+		if got := string(zsetAppendScore(nil, tc.f)); got != tc.want {
+			t.Errorf("zsetAppendScore(%v) = %q, want %q", tc.f, got, tc.want)
+		}
+	}
+}
+
+// zxSum adds at run time (a constant expression would be exact).
+func zxSum(a, b float64) float64 { return a + b }
+
+func TestZSetParseDouble(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		strict bool // zsetParseDouble (ZADD) accepts it
+		bound  bool // zsetParseScoreBound (ZRANGEBYSCORE) accepts it
+	}{
+		{"1", true, true}, {"-2.5", true, true}, {"inf", true, true}, {"+inf", true, true}, {"-Infinity", true, true},
+		{"nan", false, false}, {"", false, true}, {" 1", false, true}, {"1 ", false, false}, {"0x10", true, true},
+		{"1e400", false, true}, {"1e-400", false, true}, {"1e-310", true, true}, {"abc", false, false},
+		{"1_000", false, false}, {"1e", false, false}, {".5", true, true}, {"5.", true, true}, {"0x", false, false},
+	} {
+		_, ok := zsetParseDouble([]byte(tc.in))
+		if ok != tc.strict {
+			t.Errorf("zsetParseDouble(%q) ok=%v, want %v", tc.in, ok, tc.strict)
+		}
+		_, _, ok = zsetParseScoreBound([]byte(tc.in))
+		if ok != tc.bound {
+			t.Errorf("zsetParseScoreBound(%q) ok=%v, want %v", tc.in, ok, tc.bound)
+		}
+	}
+}
+
+// TestZSetMarshalRoundTrip checks TypeOps: Marshal/Unmarshal and Clone keep members, scores, order and
+// encoding, and corrupt input is refused.
+func TestZSetMarshalRoundTrip(t *testing.T) {
+	ops := Ops(TypeZSet)
+	for _, n := range []int{0, 3, 129} {
+		z := NewZSet()
+		for i := 0; i < n; i++ {
+			z.Add(fmt.Sprintf("m%d", i), float64(i%7)-3.5)
+		}
+		z.Add("inf", math.Inf(1))
+		b := ops.Marshal(nil, z)
+		v, err := ops.Unmarshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range []any{v, ops.Clone(z)} {
+			if !bytes.Equal(ops.Marshal(nil, got), b) || ops.Encoding(got) != ops.Encoding(z) || ops.Len(got) != z.Len() {
+				t.Fatalf("n=%d: round trip differs", n)
+			}
+		}
+		if want := map[bool]string{false: "listpack", true: "skiplist"}[n+1 > 128]; ops.Encoding(z) != want {
+			t.Fatalf("n=%d: encoding %s, want %s", n, ops.Encoding(z), want)
+		}
+		if ops.Size(z) <= 0 {
+			t.Fatal("size")
+		}
+		if _, err := ops.Unmarshal(b[:len(b)-1]); err == nil && len(b) > 2 {
+			t.Fatalf("n=%d: truncated input accepted", n)
+		}
+	}
+}
+
+// TestZSetEncoding follows Redis's listpack → skiplist conversion: by count (128) or member length (64),
+// never back except for *STORE destinations.
+func TestZSetEncoding(t *testing.T) {
+	h := newZXHarness(t)
+	enc := func(key string) string {
+		o := h.ks.DB(0).Peek([]byte(key))
+		return Ops(TypeZSet).Encoding(o.Val)
+	}
+	h.do("ZADD", "z", "1", "a")
+	if enc("z") != "listpack" {
+		t.Fatal("small set should be listpack")
+	}
+	h.do("ZADD", "z", "2", strings.Repeat("x", 65))
+	if enc("z") != "skiplist" {
+		t.Fatal("a 65-byte member converts to skiplist")
+	}
+	h.do("ZREM", "z", strings.Repeat("x", 65))
+	if enc("z") != "skiplist" {
+		t.Fatal("conversion is one way")
+	}
+	args := []string{"ZADD", "big"}
+	for i := 0; i < 129; i++ {
+		args = append(args, fmt.Sprint(i), fmt.Sprint("m", i))
+	}
+	h.do(args...)
+	if enc("big") != "skiplist" {
+		t.Fatal("129 members is a skiplist")
+	}
+	h.do("ZRANGESTORE", "small", "big", "0", "9")
+	if enc("small") != "listpack" {
+		t.Fatal("a small ZRANGESTORE result is a listpack")
+	}
+	h.do("ZUNIONSTORE", "u", "1", "big")
+	if enc("u") != "skiplist" {
+		t.Fatal("a 129-member union is a skiplist")
+	}
+}

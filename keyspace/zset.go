@@ -80,20 +80,27 @@ func (z *ZSet) Range(start, end int, rev bool, fn func(member string, score floa
 	}
 }
 
-// insert adds a member known to be absent.
+// insert adds a member known to be absent. Like Redis, a set outgrowing the listpack thresholds converts
+// before the insert; a listpack stores an integral score as an integer, so there -0 becomes 0.
 func (z *ZSet) insert(member string, score float64) *zslNode {
-	n := z.zsl.insert(score, member)
-	z.hash.add(n)
-	if !z.skiplist && (z.zsl.length > zslMaxListpackEntries || len(member) > zslMaxListpackValue) {
+	if !z.skiplist && (z.zsl.length+1 > zslMaxListpackEntries || len(member) > zslMaxListpackValue) {
 		z.skiplist = true
 	}
+	if !z.skiplist && score == 0 {
+		score = 0
+	}
+	n := z.zsl.insert(score, member)
+	z.hash.add(n)
 	return n
 }
 
-// setScore moves an existing member to a new score.
+// setScore moves an existing member to a new score (a no-op for an equal score, as Redis's zsetAdd).
 func (z *ZSet) setScore(n *zslNode, score float64) {
 	if n.score == score {
 		return
+	}
+	if !z.skiplist && score == 0 {
+		score = 0
 	}
 	nn := z.zsl.updateScore(n, score)
 	z.hash.replace(n, nn)
@@ -119,6 +126,92 @@ func (z *ZSet) each(fn func(n *zslNode) bool) {
 	}
 }
 
+// linearLex reports whether a lexicographic range is resolved by scanning in order, as Redis does for a
+// listpack-encoded set. The scan and the skiplist descent agree whenever the members in play share one
+// score (the documented use of the BYLEX commands); with mixed scores Redis's answer depends on the
+// encoding, and for a skiplist on its random node levels.
+func (z *ZSet) linearLex(rng zslRange) bool {
+	_, lex := rng.(*zlexSpec)
+	return lex && !z.skiplist
+}
+
+// firstInRange returns the first member in rng and its 1-based rank (nil when none).
+func (z *ZSet) firstInRange(rng zslRange) (*zslNode, int) {
+	if !z.linearLex(rng) {
+		return z.zsl.firstInRange(rng)
+	}
+	if !z.zsl.inRange(rng) {
+		return nil, 0
+	}
+	rank := 0
+	for n := z.zsl.first(); n != nil; n = n.level[0].forward {
+		rank++
+		if rng.gteMinNode(n) {
+			if rng.lteMaxNode(n) {
+				return n, rank
+			}
+			return nil, 0
+		}
+	}
+	return nil, 0
+}
+
+// lastInRange returns the last member in rng and its 1-based rank (nil when none).
+func (z *ZSet) lastInRange(rng zslRange) (*zslNode, int) {
+	if !z.linearLex(rng) {
+		return z.zsl.lastInRange(rng)
+	}
+	if !z.zsl.inRange(rng) {
+		return nil, 0
+	}
+	rank := z.Len()
+	for n := z.zsl.tail; n != nil; n = n.backward {
+		if rng.lteMaxNode(n) {
+			if rng.gteMinNode(n) {
+				return n, rank
+			}
+			return nil, 0
+		}
+		rank--
+	}
+	return nil, 0
+}
+
+// countInRange is ZCOUNT/ZLEXCOUNT: from ranks for a skiplist, by walking from the first member in range
+// for a linearly scanned lex range.
+func (z *ZSet) countInRange(rng zslRange) int {
+	first, r1 := z.firstInRange(rng)
+	if first == nil {
+		return 0
+	}
+	if z.linearLex(rng) {
+		n := 0
+		for x := first; x != nil && rng.lteMaxNode(x); x = x.level[0].forward {
+			n++
+		}
+		return n
+	}
+	_, r2 := z.lastInRange(rng)
+	return r2 - r1 + 1
+}
+
+// deleteInRange removes the members in rng (from the first in range while they stay below the maximum, as
+// Redis) and returns how many.
+func (z *ZSet) deleteInRange(rng zslRange) int {
+	if !z.linearLex(rng) {
+		return z.zsl.deleteRange(rng, func(n *zslNode) { z.hash.remove(n.member) })
+	}
+	first, _ := z.firstInRange(rng)
+	var victims []string
+	for x := first; x != nil && rng.lteMaxNode(x); x = x.level[0].forward {
+		victims = append(victims, x.member)
+	}
+	for _, m := range victims {
+		z.remove(m)
+	}
+	return len(victims)
+}
+
 // setStoreEncoding encodes the destination of a *STORE command by its final size, as Redis's
 // zsetConvertToListpackIfNeeded.
 func (z *ZSet) setStoreEncoding() {
@@ -128,6 +221,14 @@ func (z *ZSet) setStoreEncoding() {
 		return true
 	})
 	z.skiplist = z.Len() > zslMaxListpackEntries || maxLen > zslMaxListpackValue
+	if !z.skiplist {
+		z.each(func(n *zslNode) bool {
+			if n.score == 0 {
+				n.score = 0 // listpack integers have no negative zero
+			}
+			return true
+		})
+	}
 }
 
 func init() {
@@ -135,11 +236,11 @@ func init() {
 		Clone: func(v any) any {
 			src := v.(*ZSet)
 			dst := NewZSet()
+			dst.skiplist = src.skiplist
 			src.each(func(n *zslNode) bool {
 				dst.insert(n.member, n.score)
 				return true
 			})
-			dst.skiplist = src.skiplist
 			return dst
 		},
 		Marshal:   zsetMarshal,
@@ -193,6 +294,7 @@ func zsetUnmarshal(b []byte) (any, error) {
 	}
 	b = b[1+n:]
 	z := NewZSet()
+	z.skiplist = flags&1 != 0
 	for i := uint64(0); i < count; i++ {
 		m, rest, err := ReadBytes(b)
 		if err != nil {
@@ -211,7 +313,6 @@ func zsetUnmarshal(b []byte) (any, error) {
 	if len(b) != 0 {
 		return nil, fmt.Errorf("%w: trailing bytes after sorted set", ErrBadValue)
 	}
-	z.skiplist = flags&1 != 0 || z.skiplist
 	return z, nil
 }
 

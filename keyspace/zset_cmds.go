@@ -301,13 +301,7 @@ func cmdZCount(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
-	first, r1 := z.zsl.firstInRange(rng)
-	if first == nil {
-		c.W.Int(0)
-		return
-	}
-	_, r2 := z.zsl.lastInRange(rng)
-	c.W.Int(int64(r2 - r1 + 1))
+	c.W.Int(int64(z.countInRange(rng)))
 }
 
 func cmdZRem(c *Ctx) {
@@ -398,7 +392,7 @@ func cmdZRemRange(c *Ctx) {
 		}
 		deleted = z.zsl.deleteRankRange(int(start)+1, int(end)+1, drop)
 	} else {
-		deleted = z.zsl.deleteRange(rng, drop)
+		deleted = z.deleteInRange(rng)
 	}
 	if deleted > 0 {
 		c.Notify('z', name, key)
@@ -575,12 +569,12 @@ func (z *ZSet) intervalRange(rng zslRange, offset, limit int64, rev bool) []*zsl
 	var n *zslNode
 	var rank int
 	if rev {
-		n, rank = z.zsl.lastInRange(rng)
+		n, rank = z.lastInRange(rng)
 		if n != nil && offset > 0 {
 			n = z.zsl.byRank(rank - int(offset))
 		}
 	} else {
-		n, rank = z.zsl.firstInRange(rng)
+		n, rank = z.firstInRange(rng)
 		if n != nil && offset > 0 {
 			n = z.zsl.byRank(rank + int(offset))
 		}
@@ -612,6 +606,7 @@ func (c *Ctx) zsetStore(dst []byte, nodes []*zslNode, event string) {
 		return
 	}
 	z := NewZSet()
+	z.skiplist = true // built whole, then encoded by its final size
 	for _, n := range nodes {
 		z.insert(n.member, n.score)
 	}

@@ -393,6 +393,7 @@ func cmdZSetOp(c *Ctx) {
 		sort.SliceStable(src, func(a, b int) bool { return src[a].card() < src[b].card() })
 	}
 	dst := NewZSet()
+	dst.skiplist = true // a temporary result keeps exact scores (negative zeros included), as Redis's
 	var cardinality int64
 	switch op {
 	case 1:
@@ -443,7 +444,11 @@ func cmdZSetOp(c *Ctx) {
 				if n := dst.hash.get(member); n != nil {
 					acc := n.score
 					zsetAggregate(&acc, v, agg)
-					dst.setScore(n, acc)
+					if acc == n.score {
+						n.score = acc // same position; keeps the sign of a zero sum as Redis does
+					} else {
+						dst.setScore(n, acc)
+					}
 					return
 				}
 				dst.insert(member, v)

@@ -341,3 +341,65 @@ func TestZSetEncoding(t *testing.T) {
 		t.Fatal("a 129-member union is a skiplist")
 	}
 }
+
+// TestZXKeyspaceEvents checks the keyspace events of sorted set and stream commands, names and classes, in
+// the order Debian's redis-server 7.0 publishes them for the same commands (captured with PSUBSCRIBE
+// __keyevent@0__:* and notify-keyspace-events KEA).
+func TestZXKeyspaceEvents(t *testing.T) {
+	h := newZXHarness(t)
+	var got []string
+	h.ks.Notify = func(db int, class byte, event string, key []byte) {
+		got = append(got, fmt.Sprintf("%c %s %s", class, event, key))
+	}
+	for _, line := range []string{
+		"ZADD z 1 a 2 b",
+		"ZADD z 1 a",
+		"ZINCRBY z 1 a",
+		"ZADD z INCR 1 b",
+		"ZREM z a",
+		"ZREMRANGEBYRANK z 0 0",
+		"ZADD z 1 a 2 b 3 c",
+		"ZREMRANGEBYSCORE z 1 1",
+		"ZREMRANGEBYLEX z [b [b",
+		"ZPOPMIN z",
+		"ZADD z 1 a 2 b",
+		"ZPOPMAX z 5",
+		"ZADD z 1 a 2 b",
+		"ZMPOP 1 z MIN COUNT 1",
+		"BZPOPMAX z 0",
+		"ZADD z 1 a",
+		"ZUNIONSTORE d 1 z",
+		"ZINTERSTORE d 1 z",
+		"ZDIFFSTORE d 1 z",
+		"ZRANGESTORE d z 0 -1",
+		"ZUNIONSTORE d 1 nokey",
+		"XADD s 1-0 f v",
+		"XADD s MAXLEN 1 2-0 f v",
+		"XDEL s 2-0",
+		"XADD s 3-0 f v",
+		"XTRIM s MAXLEN 0",
+		"XGROUP CREATE s g $",
+		"XGROUP CREATE s2 g $ MKSTREAM",
+		"XGROUP CREATECONSUMER s g c",
+		"XGROUP SETID s g 0",
+		"XADD s 4-0 f v",
+		"XREADGROUP GROUP g c2 STREAMS s >",
+		"XCLAIM s g c3 0 4-0",
+		"XAUTOCLAIM s g c4 0 0",
+		"XGROUP DELCONSUMER s g c",
+		"XGROUP DESTROY s g",
+		"XSETID s 10-0",
+	} {
+		h.do(strings.Fields(line)...)
+	}
+	want := []string{"z zadd z", "z zincr z", "z zincr z", "z zrem z", "z zremrangebyrank z", "g del z", "z zadd z",
+		"z zremrangebyscore z", "z zremrangebylex z", "z zpopmin z", "g del z", "z zadd z", "z zpopmax z", "g del z",
+		"z zadd z", "z zpopmin z", "z zpopmax z", "g del z", "z zadd z", "z zunionstore d", "z zinterstore d",
+		"z zdiffstore d", "z zrangestore d", "g del d", "t xadd s", "t xadd s", "t xtrim s", "t xdel s", "t xadd s",
+		"t xtrim s", "t xgroup-create s", "t xgroup-create s2", "t xgroup-createconsumer s", "t xgroup-setid s",
+		"t xadd s", "t xgroup-createconsumer s", "t xgroup-createconsumer s", "t xgroup-createconsumer s",
+		"t xgroup-delconsumer s", "t xgroup-destroy s", "t xsetid s"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -47,7 +47,8 @@ type Engine interface {
 	Snapshot(ctx context.Context, background bool) error
 
 	// Stats returns the engine's figures for INFO (persistence and kvlab sections) and metrics, as ordered
-	// name/value pairs with Redis's field names where they exist.
+	// name/value pairs with Redis's field names where they exist. It is called with Keyspace().Mu held (INFO
+	// runs as a command) and must not take that lock.
 	Stats() []Stat
 
 	// Close flushes and releases everything. No other method may be called after it.

@@ -39,11 +39,9 @@ func (e *Engine) Wait(context.Context, uint64) error { return nil }
 // Snapshot is not supported: the memory engine has no persistence.
 func (e *Engine) Snapshot(context.Context, bool) error { return engines.ErrNotSupported }
 
-// Stats reports the engine name and key count.
+// Stats reports the engine name and key count (the caller holds the keyspace lock).
 func (e *Engine) Stats() []engines.Stat {
-	e.ks.Mu.Lock()
 	n := e.ks.KeyCount()
-	e.ks.Mu.Unlock()
 	return []engines.Stat{
 		{Section: "kvlab", Name: "engine", Value: "memory"},
 		{Section: "kvlab", Name: "engine_keys_in_memory", Value: strconv.Itoa(n)},

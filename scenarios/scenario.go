@@ -57,17 +57,17 @@ type Keyspace struct {
 
 // ValueSpec generates values: exactly one of Size or JSON is set.
 type ValueSpec struct {
-	Size *SizeSpec   `yaml:"size"`
+	Size *SizeSpec    `yaml:"size"`
 	JSON []*JSONField `yaml:"json"`
 	line int
 }
 
 // SizeSpec is a random alphanumeric value whose size is fixed, uniform in [Min, Max], or drawn from Weighted.
 type SizeSpec struct {
-	Fixed    int              `yaml:"fixed"`
-	Min      int              `yaml:"min"`
-	Max      int              `yaml:"max"`
-	Weighted []WeightedSize   `yaml:"weighted"`
+	Fixed    int            `yaml:"fixed"`
+	Min      int            `yaml:"min"`
+	Max      int            `yaml:"max"`
+	Weighted []WeightedSize `yaml:"weighted"`
 }
 
 // WeightedSize is one choice of a weighted size distribution.
@@ -149,9 +149,9 @@ type Distribution struct {
 
 // SLO is a latency objective for one operation.
 type SLO struct {
-	Op         string  `yaml:"op"`
-	Percentile float64 `yaml:"percentile"`
-	Max        string  `yaml:"max"`
+	Op         string        `yaml:"op"`
+	Percentile float64       `yaml:"percentile"`
+	Max        string        `yaml:"max"`
 	MaxDur     time.Duration `yaml:"-"`
 	line       int
 }

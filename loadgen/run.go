@@ -345,6 +345,7 @@ func (r *run) fail(err error) {
 func (r *run) closedLoop(ctx context.Context, rec *recorder, conns []*client, ids []int, rng *rand.Rand) {
 	var scratch renderScratch
 	batches := make([][]pending, len(conns))
+	var outcomes []outcome
 	rcs := make([]renderCtx, len(conns))
 	for i := range rcs {
 		rcs[i] = renderCtx{r: rng, conn: ids[i]}
@@ -371,6 +372,9 @@ func (r *run) closedLoop(ctx context.Context, rec *recorder, conns []*client, id
 			}
 		}
 		for i, c := range conns {
+			// Read every reply of the batch first: follow-up commands (cache-aside loads, XACK) can only be
+			// sent once the pipeline is drained, or their replies would interleave with the batch's.
+			outs := outcomes[:0]
 			for _, pd := range batches[i] {
 				errPfx, miss, ackIDs, err := readOp(c, pd)
 				if err != nil {
@@ -379,22 +383,37 @@ func (r *run) closedLoop(ctx context.Context, rec *recorder, conns []*client, id
 					}
 					return
 				}
-				if miss && len(pd.op.onMiss) > 0 {
-					rc := &rcs[i]
-					rc.id, rc.pattern = pd.id, pd.pattern
-					if e := followUp(c, pd.op.onMiss, rc, &scratch, nil); e != "" && errPfx == "" {
-						errPfx = e
-					}
-				}
-				if len(ackIDs) > 0 {
-					if e := ack(c, pd.op.op.Ack, ackIDs); e != "" && errPfx == "" {
-						errPfx = e
-					}
-				}
-				r.record(rec, pd.op.idx, pd.start, time.Now(), errPfx)
+				outs = append(outs, outcome{errPfx: errPfx, miss: miss, ackIDs: ackIDs, end: time.Now()})
 			}
+			for j, pd := range batches[i] {
+				o := &outs[j]
+				if o.miss && len(pd.op.onMiss) > 0 {
+					rc := &rcs[i]
+					rc.id, rc.pattern, rc.ttl = pd.id, pd.pattern, pd.op.op.TTL
+					if e := followUp(c, pd.op.onMiss, rc, &scratch, nil); e != "" && o.errPfx == "" {
+						o.errPfx = e
+					}
+					o.end = time.Now()
+				}
+				if len(o.ackIDs) > 0 {
+					if e := ack(c, pd.op.op.Ack, o.ackIDs); e != "" && o.errPfx == "" {
+						o.errPfx = e
+					}
+					o.end = time.Now()
+				}
+				r.record(rec, pd.op.idx, pd.start, o.end, o.errPfx)
+			}
+			outcomes = outs
 		}
 	}
+}
+
+// outcome is what reading one operation's replies produced.
+type outcome struct {
+	errPfx string
+	miss   bool
+	ackIDs []string
+	end    time.Time
 }
 
 func (r *run) prepare(rc *renderCtx, co *compiledOp) {

@@ -25,6 +25,9 @@ const (
 	HistDigits = 3
 )
 
+// Histogram is the HdrHistogram type results use (microseconds).
+type Histogram = hdrhistogram.Histogram
+
 // NewHistogram returns a histogram with the shared bounds.
 func NewHistogram() *hdrhistogram.Histogram {
 	return hdrhistogram.New(HistMinUS, HistMaxUS, HistDigits)

@@ -1,0 +1,74 @@
+package benchrun
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kvlab/kvlab/loadgen"
+	"github.com/kvlab/kvlab/results"
+	"github.com/kvlab/kvlab/scenarios"
+)
+
+// TestEveryScenarioRuns runs each built-in scenario briefly against an embedded memory engine over real
+// TCP, writes its result file, reads it back and requires no error replies.
+func TestEveryScenarioRuns(t *testing.T) {
+	for _, name := range scenarios.List() {
+		t.Run(name, func(t *testing.T) {
+			sc, _ := scenarios.Load(name)
+			var keys int64
+			for _, ks := range sc.Keyspaces {
+				keys += ks.Count
+			}
+			skip := testing.Short() && keys > 200000
+			out := filepath.Join(t.TempDir(), name+".json")
+			var buf bytes.Buffer
+			rs, _, err := Run(context.Background(), Config{
+				Scenario: name, Target: "embedded:memory", OutFile: out, Out: &buf,
+				Load: loadgen.Config{Connections: 4, Pipeline: 4, Duration: 700 * time.Millisecond, Warmup: 0, Seed: 1, SkipPreload: skip},
+			})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, buf.String())
+			}
+			r := rs[0]
+			if r.Total.Count == 0 {
+				t.Fatalf("no operations completed:\n%s", buf.String())
+			}
+			if r.Total.Errors != 0 {
+				t.Fatalf("%d error replies %v:\n%s", r.Total.Errors, r.Errors, buf.String())
+			}
+			back, err := results.Load(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back.Scenario.Name != name || back.Target.Engine != "memory" || len(back.Ops) != len(sc.Ops) {
+				t.Fatalf("result file round trip: %+v", back.Scenario)
+			}
+			if back.Server.Keys == 0 && !skip && len(sc.Preload) > 0 {
+				t.Errorf("server sampling saw no keys after the preload")
+			}
+			if !strings.Contains(buf.String(), "ops/s") {
+				t.Errorf("summary missing:\n%s", buf.String())
+			}
+		})
+	}
+}
+
+// TestUnknownEngineSkipped: a comparison with an engine that does not exist still runs the others and
+// says why one was skipped.
+func TestUnknownEngineSkipped(t *testing.T) {
+	var buf bytes.Buffer
+	rs, skipped, err := Run(context.Background(), Config{
+		Scenario: "iot-latest-state", Engines: []string{"memory", "nosuch"}, Out: &buf,
+		Load: loadgen.Config{Connections: 2, Pipeline: 2, Duration: 300 * time.Millisecond, SkipPreload: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || len(skipped) != 1 || !strings.Contains(skipped[0].Reason, "unknown engine") {
+		t.Fatalf("results %d, skipped %+v", len(rs), skipped)
+	}
+}

@@ -192,10 +192,10 @@ func TestCacheAsideOnMiss(t *testing.T) {
 
 func TestParseURL(t *testing.T) {
 	for _, tc := range []struct {
-		in                   string
-		addr, user, pass     string
-		db                   int
-		tls, bad             bool
+		in               string
+		addr, user, pass string
+		db               int
+		tls, bad         bool
 	}{
 		{in: "redis://localhost:6380", addr: "localhost:6380"},
 		{in: "redis://h", addr: "h:6379"},

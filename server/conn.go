@@ -35,6 +35,8 @@ type conn struct {
 
 	lastCmd atomic.Pointer[keyspace.Command]
 
+	tx txState // MULTI/WATCH state
+
 	lastActive atomic.Int64 // Unix ms of the last command
 	closeAfter bool         // QUIT, or a KILL of this client: close once replies are written
 	killed     atomic.Bool
@@ -59,6 +61,11 @@ func (s *Server) newConn(nc net.Conn) *conn {
 }
 
 func (c *conn) close() {
+	if len(c.tx.watched) > 0 {
+		c.s.ks.Mu.Lock()
+		c.s.unwatchAll(c)
+		c.s.ks.Mu.Unlock()
+	}
 	c.s.mu.Lock()
 	delete(c.s.clients, c.id)
 	c.s.mu.Unlock()

@@ -84,6 +84,8 @@ type Server struct {
 	cron  serverCron
 	// cmdStats is guarded by the keyspace lock (it is only touched while executing commands).
 	cmdStats map[*keyspace.Command]*commandStats
+	// watches (WATCH) is guarded by the keyspace lock.
+	watches map[watchKey][]*conn
 }
 
 type serverStats struct {
@@ -120,6 +122,18 @@ func New(cfg Config) (*Server, error) {
 		clients: map[int64]*conn{}, closed: make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ks.OnModify = func(db int, key []byte) {
+		s.touchWatched(db, key)
+		for _, h := range modifyHooks {
+			h(s, db, key)
+		}
+	}
+	s.ks.OnFlush = func(db int) {
+		s.touchWatchedDB(db)
+		for _, h := range flushHooks {
+			h(s, db)
+		}
+	}
 	return s, nil
 }
 
@@ -179,6 +193,13 @@ func (s *Server) TLSAddr() string {
 	}
 	return s.tlsLn.Addr().String()
 }
+
+// modifyHooks and flushHooks receive the keyspace's OnModify/OnFlush events (blocked clients, tracking),
+// with the keyspace lock held.
+var (
+	modifyHooks []func(s *Server, db int, key []byte)
+	flushHooks  []func(s *Server, db int)
+)
 
 // startHooks run at Start, after the listeners are bound and before serving (features such as ACL loading
 // and cluster state use them); an error aborts Start.

@@ -1,0 +1,237 @@
+package server
+
+import (
+
+	"github.com/kvlab/kvlab/keyspace"
+)
+
+// Transactions: MULTI queues commands (copying their arguments, which alias the read buffer), EXEC runs
+// them under the one keyspace lock acquisition of its own execution, and their effects accumulate in the
+// EXEC's single Effects record, so a durable engine logs the transaction as one atomic record. WATCH marks
+// keys; any modification (writes, expiry, eviction, FLUSHDB, SWAPDB) of a watched key makes EXEC fail.
+
+// txState is a connection's transaction state (owned by the connection; read under the keyspace lock).
+type txState struct {
+	active  bool
+	failed  bool // a queued command was rejected: EXEC aborts
+	queue   []queued
+	watched []watchedKey
+	dirty   bool
+}
+
+type queued struct {
+	cmd  *keyspace.Command
+	args [][]byte
+}
+
+type watchedKey struct {
+	db       int
+	key      string
+	expireAt int64
+}
+
+func init() {
+	const f, ld, st = keyspace.FlagFast, keyspace.FlagLoading, keyspace.FlagStale
+	tx := keyspace.CatTransaction
+	g := "transactions"
+	keyspace.Register(
+		&keyspace.Command{Name: "multi", Arity: 1, Flags: keyspace.FlagNoScript | ld | st | f | keyspace.FlagAllowBusy, Categories: tx, Group: g, Summary: "Starts a transaction.", Since: "1.2.0", Handler: cmdMulti},
+		&keyspace.Command{Name: "exec", Arity: 1, Flags: keyspace.FlagNoScript | ld | st | keyspace.FlagSkipSlowlog, Categories: tx, Group: g, Summary: "Executes all commands in a transaction.", Since: "1.2.0", Handler: cmdExec},
+		&keyspace.Command{Name: "discard", Arity: 1, Flags: keyspace.FlagNoScript | ld | st | f | keyspace.FlagAllowBusy, Categories: tx, Group: g, Summary: "Discards a transaction.", Since: "2.0.0", Handler: cmdDiscard},
+		&keyspace.Command{Name: "watch", Arity: -2, Flags: keyspace.FlagNoScript | ld | st | f | keyspace.FlagAllowBusy, FirstKey: 1, LastKey: -1, Step: 1, Categories: tx, Group: g, Summary: "Monitors changes to keys to determine the execution of a transaction.", Since: "2.2.0", Handler: cmdWatch},
+		&keyspace.Command{Name: "unwatch", Arity: 1, Flags: keyspace.FlagNoScript | ld | st | f | keyspace.FlagAllowBusy, Categories: tx, Group: g, Summary: "Forgets about watched keys of a transaction.", Since: "2.2.0", Handler: cmdUnwatch},
+	)
+	addPreExec(50, queueInMulti)
+	resetHooks = append(resetHooks, func(c *conn) { c.s.unwatchAll(c); c.tx = txState{} })
+	clientFlagHooks = append(clientFlagHooks, func(c *conn) string {
+		if c.tx.active {
+			return "x"
+		}
+		return ""
+	})
+}
+
+// queueInMulti queues every command but the transaction-control ones while MULTI is active.
+func queueInMulti(c *conn, cmd *keyspace.Command, msg string, args [][]byte) (bool, uint64) {
+	if !c.tx.active {
+		return false, 0
+	}
+	if cmd != nil {
+		switch cmd.Name {
+		case "exec", "discard", "multi", "watch", "quit", "reset":
+			return false, 0
+		}
+	}
+	if msg != "" {
+		c.tx.failed = true
+		c.w.Error(msg)
+		return true, 0
+	}
+	if cmd.Flags&keyspace.FlagNoMulti != 0 {
+		c.tx.failed = true
+		c.w.Error("ERR Command not allowed inside a transaction")
+		return true, 0
+	}
+	q := queued{cmd: cmd, args: make([][]byte, len(args))}
+	for i, a := range args {
+		q.args[i] = keyspace.Owned(a)
+	}
+	c.tx.queue = append(c.tx.queue, q)
+	c.w.Simple("QUEUED")
+	return true, 0
+}
+
+func cmdMulti(x *keyspace.Ctx) {
+	c := connOf(x)
+	if c.tx.active {
+		x.Error("ERR MULTI calls can not be nested")
+		return
+	}
+	c.tx.active = true
+	c.tx.failed = false
+	c.tx.queue = c.tx.queue[:0]
+	x.OK()
+}
+
+func cmdDiscard(x *keyspace.Ctx) {
+	c := connOf(x)
+	if !c.tx.active {
+		x.Error("ERR DISCARD without MULTI")
+		return
+	}
+	c.endTx()
+	x.OK()
+}
+
+func (c *conn) endTx() {
+	c.s.unwatchAll(c)
+	c.tx.active, c.tx.failed, c.tx.dirty = false, false, false
+	c.tx.queue = c.tx.queue[:0]
+}
+
+func cmdExec(x *keyspace.Ctx) {
+	c := connOf(x)
+	if !c.tx.active {
+		x.Error("ERR EXEC without MULTI")
+		return
+	}
+	if c.tx.failed {
+		c.endTx()
+		x.Error("EXECABORT Transaction discarded because of previous errors.")
+		return
+	}
+	dirty := c.tx.dirty
+	for _, w := range c.tx.watched {
+		// A watched key that expired since WATCH counts as modified, even if nobody touched it.
+		if w.expireAt != 0 && w.expireAt <= x.Now {
+			dirty = true
+		}
+	}
+	if dirty {
+		c.endTx()
+		x.W.NullArray()
+		return
+	}
+	queue := c.tx.queue
+	c.s.unwatchAll(c)
+	execCmd, execArgs := x.Cmd, x.Args
+	x.InMulti = true
+	x.W.Array(len(queue))
+	for _, q := range queue {
+		x.Args, x.Cmd = q.args, q.cmd
+		x.DB = x.KS.DB(c.db) // SELECT inside the transaction takes effect for what follows
+		x.Block = nil
+		q.cmd.Handler(x)
+		st := c.s.cmdStat(q.cmd)
+		st.calls.Add(1)
+	}
+	x.InMulti = false
+	x.Args, x.Cmd = execArgs, execCmd
+	c.tx.active, c.tx.failed, c.tx.dirty = false, false, false
+	c.tx.queue = c.tx.queue[:0]
+}
+
+func cmdWatch(x *keyspace.Ctx) {
+	c := connOf(x)
+	if c.tx.active {
+		x.Error("ERR WATCH inside MULTI is not allowed")
+		return
+	}
+	for _, k := range x.Args[1:] {
+		var exp int64
+		if o := x.DB.Peek(k); o != nil {
+			exp = o.ExpireAt
+		}
+		c.s.watch(c, c.db, string(k), exp)
+	}
+	x.OK()
+}
+
+func cmdUnwatch(x *keyspace.Ctx) {
+	c := connOf(x)
+	c.s.unwatchAll(c)
+	c.tx.dirty = false
+	x.OK()
+}
+
+// watchKey identifies a watched key.
+type watchKey struct {
+	db  int
+	key string
+}
+
+// watch registers c on key (keyspace lock held; s.watches is guarded by it).
+func (s *Server) watch(c *conn, db int, key string, expireAt int64) {
+	for _, w := range c.tx.watched {
+		if w.db == db && w.key == key {
+			return
+		}
+	}
+	if s.watches == nil {
+		s.watches = map[watchKey][]*conn{}
+	}
+	wk := watchKey{db, key}
+	s.watches[wk] = append(s.watches[wk], c)
+	c.tx.watched = append(c.tx.watched, watchedKey{db: db, key: key, expireAt: expireAt})
+}
+
+func (s *Server) unwatchAll(c *conn) {
+	for _, w := range c.tx.watched {
+		wk := watchKey{w.db, w.key}
+		list := s.watches[wk]
+		for i, o := range list {
+			if o == c {
+				list = append(list[:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(s.watches, wk)
+		} else {
+			s.watches[wk] = list
+		}
+	}
+	c.tx.watched = c.tx.watched[:0]
+}
+
+// touchWatched marks the clients watching key dirty (from Keyspace.OnModify).
+func (s *Server) touchWatched(db int, key []byte) {
+	if len(s.watches) == 0 {
+		return
+	}
+	for _, c := range s.watches[watchKey{db, string(key)}] {
+		c.tx.dirty = true
+	}
+}
+
+// touchWatchedDB marks every client watching a key of db (or of any db when db < 0) dirty.
+func (s *Server) touchWatchedDB(db int) {
+	for wk, list := range s.watches {
+		if db < 0 || wk.db == db {
+			for _, c := range list {
+				c.tx.dirty = true
+			}
+		}
+	}
+}
+

@@ -8,10 +8,10 @@ import (
 	"strings"
 )
 
-// ZSet is the value of a sorted set key (Object.Val): a skiplist ordered by (score, member) for ranges and
-// ranks, and a hash from member to its skiplist node for lookups. Guarded by Keyspace.Mu like every value.
+// ZSet is the value of a sorted set key (Object.Val): a counted B+tree ordered by (score, member) for
+// ranges and ranks, and a hash from member to score for lookups. Guarded by Keyspace.Mu like every value.
 type ZSet struct {
-	zsl  zskiplist
+	tree ztree
 	hash zsetHash
 	// skiplist is what OBJECT ENCODING reports: false ("listpack") while the set is within Redis's listpack
 	// thresholds, then true ("skiplist") for good — Redis never converts a grown set back, except for the
@@ -20,27 +20,23 @@ type ZSet struct {
 }
 
 // NewZSet returns an empty sorted set.
-func NewZSet() *ZSet {
-	z := &ZSet{}
-	z.zsl.init()
-	return z
-}
+func NewZSet() *ZSet { return &ZSet{} }
 
 // Len returns the number of members.
-func (z *ZSet) Len() int { return z.zsl.length }
+func (z *ZSet) Len() int { return z.tree.len() }
 
 // Score returns the score of member.
 func (z *ZSet) Score(member string) (float64, bool) {
-	if n := z.hash.get(member); n != nil {
-		return n.score, true
+	if e := z.hash.get(member); e != nil {
+		return e.score, true
 	}
 	return 0, false
 }
 
 // Add sets member's score, inserting it if needed; it reports whether the member is new.
 func (z *ZSet) Add(member string, score float64) bool {
-	if n := z.hash.get(member); n != nil {
-		z.setScore(n, score)
+	if e := z.hash.get(member); e != nil {
+		z.setScore(e, score)
 		return false
 	}
 	z.insert(member, score)
@@ -49,185 +45,229 @@ func (z *ZSet) Add(member string, score float64) bool {
 
 // Rank returns the 0-based rank of member in ascending order.
 func (z *ZSet) Rank(member string) (int, bool) {
-	n := z.hash.get(member)
-	if n == nil {
+	e := z.hash.get(member)
+	if e == nil {
 		return 0, false
 	}
-	return z.zsl.rank(n.score, n.member) - 1, true
+	return z.tree.rank(&zitem{e.score, e.member})
 }
 
 // Range calls fn for the members of 0-based ranks start..end (inclusive, already clamped by the caller) in
 // ascending order, or descending from the top when rev is set, until fn returns false.
 func (z *ZSet) Range(start, end int, rev bool, fn func(member string, score float64) bool) {
-	if start < 0 || end >= z.Len() || start > end {
-		return
-	}
-	var n *zslNode
-	if rev {
-		n = z.zsl.byRank(z.Len() - start)
-	} else {
-		n = z.zsl.byRank(start + 1)
-	}
-	for i := start; i <= end && n != nil; i++ {
-		if !fn(n.member, n.score) {
+	for _, it := range z.rankRange(int64(start), int64(end), rev) {
+		if !fn(it.member, it.score) {
 			return
-		}
-		if rev {
-			n = n.backward
-		} else {
-			n = n.level[0].forward
 		}
 	}
 }
 
 // insert adds a member known to be absent. Like Redis, a set outgrowing the listpack thresholds converts
 // before the insert; a listpack stores an integral score as an integer, so there -0 becomes 0.
-func (z *ZSet) insert(member string, score float64) *zslNode {
-	if !z.skiplist && (z.zsl.length+1 > zslMaxListpackEntries || len(member) > zslMaxListpackValue) {
+func (z *ZSet) insert(member string, score float64) *zentry {
+	if !z.skiplist && (z.Len()+1 > zslMaxListpackEntries || len(member) > zslMaxListpackValue) {
 		z.skiplist = true
 	}
 	if !z.skiplist && score == 0 {
 		score = 0
 	}
-	n := z.zsl.insert(score, member)
-	z.hash.add(n)
-	return n
+	e := &zentry{member: member, score: score}
+	z.hash.add(e)
+	z.tree.insert(zitem{score, member})
+	return e
 }
 
 // setScore moves an existing member to a new score (a no-op for an equal score, as Redis's zsetAdd).
-func (z *ZSet) setScore(n *zslNode, score float64) {
-	if n.score == score {
+func (z *ZSet) setScore(e *zentry, score float64) {
+	if e.score == score {
 		return
 	}
 	if !z.skiplist && score == 0 {
 		score = 0
 	}
-	nn := z.zsl.updateScore(n, score)
-	z.hash.replace(n, nn)
+	z.tree.delete(&zitem{e.score, e.member})
+	e.score = score
+	z.tree.insert(zitem{score, e.member})
+}
+
+// resetEqualScore stores a score equal to the current one but possibly of another sign (0 and -0), which
+// does not move the member.
+func (z *ZSet) resetEqualScore(e *zentry, score float64) {
+	var path ztPath
+	if p, _, ok := z.tree.find(&zitem{e.score, e.member}, &path); ok {
+		p.item().score = score
+	}
+	e.score = score
 }
 
 // remove deletes member; it reports whether it was present.
 func (z *ZSet) remove(member string) bool {
-	n := z.hash.get(member)
-	if n == nil {
+	e := z.hash.remove(member)
+	if e == nil {
 		return false
 	}
-	z.zsl.delete(n.score, n.member)
-	z.hash.remove(n.member)
+	z.tree.delete(&zitem{e.score, e.member})
 	return true
 }
 
-// each calls fn for every member in ascending order until fn returns false.
-func (z *ZSet) each(fn func(n *zslNode) bool) {
-	for n := z.zsl.first(); n != nil; n = n.level[0].forward {
-		if !fn(n) {
+// each calls fn for every member in ascending order until fn returns false. fn must not modify the set.
+func (z *ZSet) each(fn func(it *zitem) bool) {
+	for p := z.tree.firstPos(); p.ok(); p = p.next() {
+		if !fn(p.item()) {
 			return
 		}
 	}
 }
 
+// collect returns copies of the members from position p on, in the direction given, at most limit of them
+// (limit < 0: all) while in range (nil: no range check on the far end).
+func (z *ZSet) collect(p zpos, rev bool, limit int64, inRange func(*zitem) bool) []zitem {
+	var out []zitem
+	if limit > 0 {
+		out = make([]zitem, 0, min(limit, 1024))
+	}
+	for ; p.ok() && limit != 0; limit-- {
+		it := p.item()
+		if inRange != nil && !inRange(it) {
+			break
+		}
+		out = append(out, *it)
+		if rev {
+			p = p.prev()
+		} else {
+			p = p.next()
+		}
+	}
+	return out
+}
+
 // linearLex reports whether a lexicographic range is resolved by scanning in order, as Redis does for a
-// listpack-encoded set. The scan and the skiplist descent agree whenever the members in play share one
-// score (the documented use of the BYLEX commands); with mixed scores Redis's answer depends on the
-// encoding, and for a skiplist on its random node levels.
+// listpack-encoded set. The scan and a tree descent agree whenever the members in play share one score
+// (the documented use of the BYLEX commands); with mixed scores Redis's answer depends on the encoding, and
+// for a skiplist on its random node levels.
 func (z *ZSet) linearLex(rng zslRange) bool {
 	_, lex := rng.(*zlexSpec)
 	return lex && !z.skiplist
 }
 
-// firstInRange returns the first member in rng and its 1-based rank (nil when none).
-func (z *ZSet) firstInRange(rng zslRange) (*zslNode, int) {
-	if !z.linearLex(rng) {
-		return z.zsl.firstInRange(rng)
+// inRange reports whether some part of the set can be in rng (Redis's zslIsInRange / zslIsInLexRange).
+func (z *ZSet) inRange(rng zslRange) bool {
+	if rng.empty() || z.Len() == 0 {
+		return false
 	}
-	if !z.zsl.inRange(rng) {
-		return nil, 0
-	}
-	rank := 0
-	for n := z.zsl.first(); n != nil; n = n.level[0].forward {
-		rank++
-		if rng.gteMinNode(n) {
-			if rng.lteMaxNode(n) {
-				return n, rank
-			}
-			return nil, 0
-		}
-	}
-	return nil, 0
+	return rng.gteMin(z.tree.lastPos().item()) && rng.lteMax(z.tree.firstPos().item())
 }
 
-// lastInRange returns the last member in rng and its 1-based rank (nil when none).
-func (z *ZSet) lastInRange(rng zslRange) (*zslNode, int) {
+// firstInRange returns the position and 0-based rank of the first member in rng (an empty position when
+// none).
+func (z *ZSet) firstInRange(rng zslRange) (zpos, int) {
+	if !z.inRange(rng) {
+		return zpos{}, 0
+	}
 	if !z.linearLex(rng) {
-		return z.zsl.lastInRange(rng)
+		p, rank := z.tree.seek(func(it *zitem) bool { return !rng.gteMin(it) }, nil)
+		if !p.ok() || !rng.lteMax(p.item()) {
+			return zpos{}, 0
+		}
+		return p, rank
 	}
-	if !z.zsl.inRange(rng) {
-		return nil, 0
-	}
-	rank := z.Len()
-	for n := z.zsl.tail; n != nil; n = n.backward {
-		if rng.lteMaxNode(n) {
-			if rng.gteMinNode(n) {
-				return n, rank
+	rank := 0
+	for p := z.tree.firstPos(); p.ok(); p = p.next() {
+		if rng.gteMin(p.item()) {
+			if rng.lteMax(p.item()) {
+				return p, rank
 			}
-			return nil, 0
+			break
+		}
+		rank++
+	}
+	return zpos{}, 0
+}
+
+// lastInRange returns the position and 0-based rank of the last member in rng.
+func (z *ZSet) lastInRange(rng zslRange) (zpos, int) {
+	if !z.inRange(rng) {
+		return zpos{}, 0
+	}
+	if !z.linearLex(rng) {
+		p, rank := z.tree.seek(func(it *zitem) bool { return rng.lteMax(it) }, nil)
+		if p.ok() {
+			p = p.prev()
+		} else {
+			p = z.tree.lastPos()
+		}
+		rank--
+		if !p.ok() || !rng.gteMin(p.item()) {
+			return zpos{}, 0
+		}
+		return p, rank
+	}
+	rank := z.Len() - 1
+	for p := z.tree.lastPos(); p.ok(); p = p.prev() {
+		if rng.lteMax(p.item()) {
+			if rng.gteMin(p.item()) {
+				return p, rank
+			}
+			break
 		}
 		rank--
 	}
-	return nil, 0
+	return zpos{}, 0
 }
 
-// countInRange is ZCOUNT/ZLEXCOUNT: from ranks for a skiplist, by walking from the first member in range
-// for a linearly scanned lex range.
+// countInRange is ZCOUNT/ZLEXCOUNT: from ranks, or by walking from the first member in range for a
+// linearly scanned lex range.
 func (z *ZSet) countInRange(rng zslRange) int {
 	first, r1 := z.firstInRange(rng)
-	if first == nil {
+	if !first.ok() {
 		return 0
 	}
 	if z.linearLex(rng) {
-		n := 0
-		for x := first; x != nil && rng.lteMaxNode(x); x = x.level[0].forward {
-			n++
-		}
-		return n
+		return len(z.collect(first, false, -1, rng.lteMax))
 	}
 	_, r2 := z.lastInRange(rng)
 	return r2 - r1 + 1
 }
 
-// deleteInRange removes the members in rng (from the first in range while they stay below the maximum, as
+// deleteInRange removes the members from the first in range on while they stay below the maximum (as
 // Redis) and returns how many.
 func (z *ZSet) deleteInRange(rng zslRange) int {
-	if !z.linearLex(rng) {
-		return z.zsl.deleteRange(rng, func(n *zslNode) { z.hash.remove(n.member) })
-	}
 	first, _ := z.firstInRange(rng)
-	var victims []string
-	for x := first; x != nil && rng.lteMaxNode(x); x = x.level[0].forward {
-		victims = append(victims, x.member)
+	if !first.ok() {
+		return 0
 	}
-	for _, m := range victims {
-		z.remove(m)
+	victims := z.collect(first, false, -1, rng.lteMax)
+	for i := range victims {
+		z.remove(victims[i].member)
+	}
+	return len(victims)
+}
+
+// deleteRankRange removes the members of 0-based ranks start..end.
+func (z *ZSet) deleteRankRange(start, end int) int {
+	victims := z.collect(z.tree.at(start), false, int64(end-start+1), nil)
+	for i := range victims {
+		z.remove(victims[i].member)
 	}
 	return len(victims)
 }
 
 // setStoreEncoding encodes the destination of a *STORE command by its final size, as Redis's
-// zsetConvertToListpackIfNeeded.
+// zsetConvertToListpackIfNeeded (a listpack stores no negative zero).
 func (z *ZSet) setStoreEncoding() {
 	maxLen := 0
-	z.each(func(n *zslNode) bool {
-		maxLen = max(maxLen, len(n.member))
+	z.each(func(it *zitem) bool {
+		maxLen = max(maxLen, len(it.member))
 		return true
 	})
 	z.skiplist = z.Len() > zslMaxListpackEntries || maxLen > zslMaxListpackValue
 	if !z.skiplist {
-		z.each(func(n *zslNode) bool {
-			if n.score == 0 {
-				n.score = 0 // listpack integers have no negative zero
+		for p := z.tree.firstPos(); p.ok(); p = p.next() {
+			if it := p.item(); it.score == 0 {
+				it.score = 0
+				z.hash.get(it.member).score = 0
 			}
-			return true
-		})
+		}
 	}
 }
 
@@ -237,8 +277,8 @@ func init() {
 			src := v.(*ZSet)
 			dst := NewZSet()
 			dst.skiplist = src.skiplist
-			src.each(func(n *zslNode) bool {
-				dst.insert(n.member, n.score)
+			src.each(func(it *zitem) bool {
+				dst.insert(it.member, it.score)
 				return true
 			})
 			return dst
@@ -247,9 +287,11 @@ func init() {
 		Unmarshal: zsetUnmarshal,
 		Size: func(v any) int {
 			z := v.(*ZSet)
+			// Per member: its tree item (24 B, leaves about 70% full) and its hash entry (48 B), plus the
+			// member bytes.
 			n := 96 + 8*(len(z.hash.t0)+len(z.hash.t1))
-			z.each(func(x *zslNode) bool {
-				n += 88 + len(x.member) + 16*(len(x.level)-1)
+			z.each(func(it *zitem) bool {
+				n += 34 + 48 + len(it.member)
 				return true
 			})
 			return n
@@ -274,10 +316,10 @@ func zsetMarshal(dst []byte, v any) []byte {
 	}
 	dst = append(dst, flags)
 	dst = binary.AppendUvarint(dst, uint64(z.Len()))
-	z.each(func(n *zslNode) bool {
-		dst = binary.AppendUvarint(dst, uint64(len(n.member)))
-		dst = append(dst, n.member...)
-		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(n.score))
+	z.each(func(it *zitem) bool {
+		dst = binary.AppendUvarint(dst, uint64(len(it.member)))
+		dst = append(dst, it.member...)
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(it.score))
 		return true
 	})
 	return dst
@@ -528,9 +570,9 @@ func (c *Ctx) zsetParseTimeout(b []byte) (int64, bool) {
 	return ms, true
 }
 
-// zsetReplyNodes writes members (and scores) as ZRANGE does: RESP2 a flat array, RESP3 with scores an array
+// zsetReplyItems writes members (and scores) as ZRANGE does: RESP2 a flat array, RESP3 with scores an array
 // of [member, score] pairs.
-func (c *Ctx) zsetReplyNodes(nodes []*zslNode, withScores bool) {
+func (c *Ctx) zsetReplyItems(nodes []zitem, withScores bool) {
 	nested := withScores && c.W.Proto >= 3
 	if withScores && !nested {
 		c.W.Array(2 * len(nodes))

@@ -175,7 +175,7 @@ func zxBTreeRank(t *btree.BTreeG[zxBTreeItem], it zxBTreeItem) int {
 	})
 }
 
-// BenchmarkZSetIndex compares the skiplist used by sorted sets with tidwall/btree on the operations a
+// BenchmarkZSetIndex compares the counted B+tree used by sorted sets with tidwall/btree on the operations a
 // leaderboard needs, at 1M members: insert, rank of an item, and the top 10 in descending order.
 func BenchmarkZSetIndex(b *testing.B) {
 	const n = zxLeaderboardSize
@@ -184,26 +184,24 @@ func BenchmarkZSetIndex(b *testing.B) {
 	for i := range items {
 		items[i] = zxBTreeItem{float64(r.IntN(10_000_000)), "player:" + strconv.Itoa(i)}
 	}
-	zsl := &zskiplist{}
-	zsl.init()
+	zt := &ztree{}
 	tr := btree.NewBTreeGOptions(zxBTreeLess, btree.Options{NoLocks: true})
 	for _, it := range items {
-		zsl.insert(it.score, it.member)
+		zt.insert(zitem{it.score, it.member})
 		tr.Set(it)
 	}
-	b.Run("skiplist/insert", func(b *testing.B) {
-		s := &zskiplist{}
-		s.init()
+	b.Run("counted-bptree/insert", func(b *testing.B) {
+		t := &ztree{}
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			it := items[i%n]
 			if i%n == 0 && i > 0 {
-				s.init()
+				t = &ztree{}
 			}
-			s.insert(it.score, it.member)
+			it := items[i%n]
+			t.insert(zitem{it.score, it.member})
 		}
 	})
-	b.Run("btree/insert", func(b *testing.B) {
+	b.Run("tidwall-btree/insert", func(b *testing.B) {
 		t := btree.NewBTreeGOptions(zxBTreeLess, btree.Options{NoLocks: true})
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
@@ -213,15 +211,15 @@ func BenchmarkZSetIndex(b *testing.B) {
 			t.Set(items[i%n])
 		}
 	})
-	b.Run("skiplist/rank", func(b *testing.B) {
+	b.Run("counted-bptree/rank", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			it := items[(i*7919)%n]
-			if zsl.rank(it.score, it.member) == 0 {
+			if _, ok := zt.rank(&zitem{it.score, it.member}); !ok {
 				b.Fatal("missing")
 			}
 		}
 	})
-	b.Run("btree/rank", func(b *testing.B) {
+	b.Run("tidwall-btree/rank", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			it := items[(i*7919)%n]
 			if zxBTreeRank(tr, it) >= n {
@@ -229,15 +227,15 @@ func BenchmarkZSetIndex(b *testing.B) {
 			}
 		}
 	})
-	b.Run("skiplist/top10", func(b *testing.B) {
+	b.Run("counted-bptree/top10", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			x := zsl.tail
+			p := zt.lastPos()
 			for j := 0; j < 10; j++ {
-				x = x.backward
+				p = p.prev()
 			}
 		}
 	})
-	b.Run("btree/top10", func(b *testing.B) {
+	b.Run("tidwall-btree/top10", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			j := 0
 			tr.Reverse(func(zxBTreeItem) bool { j++; return j < 10 })

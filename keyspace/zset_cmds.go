@@ -238,7 +238,7 @@ func cmdZRank(c *Ctx) {
 	if !ok {
 		return
 	}
-	var n *zslNode
+	var n *zentry
 	if z != nil {
 		n = z.hash.getBytes(c.Args[2])
 	}
@@ -250,7 +250,8 @@ func cmdZRank(c *Ctx) {
 		}
 		return
 	}
-	rank := int64(z.zsl.rank(n.score, n.member) - 1)
+	r, _ := z.tree.rank(&zitem{n.score, n.member})
+	rank := int64(r)
 	if c.Cmd.Name == "zrevrank" {
 		rank = int64(z.Len()) - 1 - rank
 	}
@@ -370,7 +371,6 @@ func cmdZRemRange(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
-	drop := func(n *zslNode) { z.hash.remove(n.member) }
 	var deleted int
 	if rng == nil {
 		llen := int64(z.Len())
@@ -390,7 +390,7 @@ func cmdZRemRange(c *Ctx) {
 		if end >= llen {
 			end = llen - 1
 		}
-		deleted = z.zsl.deleteRankRange(int(start)+1, int(end)+1, drop)
+		deleted = z.deleteRankRange(int(start), int(end))
 	} else {
 		deleted = z.deleteInRange(rng)
 	}
@@ -505,7 +505,7 @@ func cmdZRange(c *Ctx) {
 	if !ok {
 		return
 	}
-	var nodes []*zslNode
+	var nodes []zitem
 	if z != nil {
 		if kind == zrangeRank {
 			nodes = z.rankRange(start, end, rev)
@@ -521,11 +521,11 @@ func cmdZRange(c *Ctx) {
 		c.W.Array(0)
 		return
 	}
-	c.zsetReplyNodes(nodes, withScores)
+	c.zsetReplyItems(nodes, withScores)
 }
 
-// rankRange returns the nodes of ranks start..end (Redis's index rules: negative from the end, clamped).
-func (z *ZSet) rankRange(start, end int64, rev bool) []*zslNode {
+// rankRange returns the members of ranks start..end (Redis's index rules: negative from the end, clamped).
+func (z *ZSet) rankRange(start, end int64, rev bool) []zitem {
 	llen := int64(z.Len())
 	if start < 0 {
 		start += llen
@@ -542,61 +542,35 @@ func (z *ZSet) rankRange(start, end int64, rev bool) []*zslNode {
 	if end >= llen {
 		end = llen - 1
 	}
-	nodes := make([]*zslNode, 0, end-start+1)
-	var n *zslNode
 	if rev {
-		n = z.zsl.byRank(int(llen - start))
-	} else {
-		n = z.zsl.byRank(int(start + 1))
+		return z.collect(z.tree.at(int(llen-1-start)), true, end-start+1, nil)
 	}
-	for i := start; i <= end && n != nil; i++ {
-		nodes = append(nodes, n)
-		if rev {
-			n = n.backward
-		} else {
-			n = n.level[0].forward
-		}
-	}
-	return nodes
+	return z.collect(z.tree.at(int(start)), false, end-start+1, nil)
 }
 
-// intervalRange returns the nodes in a score or lex interval, skipping offset and returning at most limit
-// (negative = all) nodes, as Redis's genericZrangebyscoreCommand: a negative offset skips everything.
-func (z *ZSet) intervalRange(rng zslRange, offset, limit int64, rev bool) []*zslNode {
+// intervalRange returns the members in a score or lex interval, skipping offset and returning at most limit
+// (negative = all), as Redis's genericZrangebyscoreCommand: a negative offset skips everything.
+func (z *ZSet) intervalRange(rng zslRange, offset, limit int64, rev bool) []zitem {
 	if offset < 0 || (offset > 0 && offset >= int64(z.Len())) {
 		return nil
 	}
-	var n *zslNode
-	var rank int
 	if rev {
-		n, rank = z.lastInRange(rng)
-		if n != nil && offset > 0 {
-			n = z.zsl.byRank(rank - int(offset))
+		p, rank := z.lastInRange(rng)
+		if p.ok() && offset > 0 {
+			p = z.tree.at(rank - int(offset))
 		}
-	} else {
-		n, rank = z.firstInRange(rng)
-		if n != nil && offset > 0 {
-			n = z.zsl.byRank(rank + int(offset))
-		}
+		return z.collect(p, true, limit, rng.gteMin)
 	}
-	var nodes []*zslNode
-	for ; n != nil && limit != 0; limit-- {
-		if rev && !rng.gteMinNode(n) || !rev && !rng.lteMaxNode(n) {
-			break
-		}
-		nodes = append(nodes, n)
-		if rev {
-			n = n.backward
-		} else {
-			n = n.level[0].forward
-		}
+	p, rank := z.firstInRange(rng)
+	if p.ok() && offset > 0 {
+		p = z.tree.at(rank + int(offset))
 	}
-	return nodes
+	return z.collect(p, false, limit, rng.lteMax)
 }
 
 // zsetStore replaces dst with a sorted set of nodes (deleting dst when there are none), replying with the
 // resulting cardinality as the *STORE commands do.
-func (c *Ctx) zsetStore(dst []byte, nodes []*zslNode, event string) {
+func (c *Ctx) zsetStore(dst []byte, nodes []zitem, event string) {
 	if len(nodes) == 0 {
 		if c.Delete(dst) {
 			c.Notify('g', "del", dst)
@@ -631,16 +605,16 @@ func cmdZScan(c *Ctx) {
 	if !ok {
 		return
 	}
-	var nodes []*zslNode
+	var nodes []zitem
 	if z != nil {
 		if !z.skiplist {
 			// A small set is returned whole in one call, as Redis does for listpack encodings.
-			z.each(func(n *zslNode) bool { nodes = append(nodes, n); return true })
+			z.each(func(it *zitem) bool { nodes = append(nodes, *it); return true })
 			cursor = 0
 		} else {
 			maxIter := count * 10
 			for {
-				cursor = z.hash.scan(cursor, func(n *zslNode) { nodes = append(nodes, n) })
+				cursor = z.hash.scan(cursor, func(e *zentry) { nodes = append(nodes, zitem{e.score, e.member}) })
 				maxIter--
 				if cursor == 0 || maxIter <= 0 || len(nodes) >= count {
 					break
@@ -675,8 +649,7 @@ func cmdZRandMember(c *Ctx) {
 			c.W.Null()
 			return
 		}
-		n := z.zsl.byRank(1 + c.KS.Rand().IntN(z.Len()))
-		c.W.BulkString(n.member)
+		c.W.BulkString(z.tree.at(c.KS.Rand().IntN(z.Len())).item().member)
 		return
 	}
 	l, err := ParseInt(c.Args[2])
@@ -710,24 +683,22 @@ func cmdZRandMember(c *Ctx) {
 	}
 	size := int64(z.Len())
 	rnd := c.KS.Rand()
-	var nodes []*zslNode
+	var nodes []zitem
 	switch {
 	case l < 0 || l == 1:
 		// A negative count: that many picks, repetitions allowed (and a count of 1 is one pick).
 		cnt := max(l, -l)
-		nodes = make([]*zslNode, 0, min(cnt, 1<<16))
+		nodes = make([]zitem, 0, min(cnt, 1<<16))
 		for i := int64(0); i < cnt; i++ {
-			nodes = append(nodes, z.zsl.byRank(1+rnd.IntN(int(size))))
+			nodes = append(nodes, *z.tree.at(rnd.IntN(int(size))).item())
 		}
 	case l >= size:
 		// The whole set, from the highest score down, as Redis's CASE 2 (its set iterator runs backwards).
-		for n := z.zsl.tail; n != nil; n = n.backward {
-			nodes = append(nodes, n)
-		}
+		nodes = z.collect(z.tree.lastPos(), true, -1, nil)
 	default:
 		// Distinct members: a partial Fisher-Yates shuffle of ranks.
 		picked := make(map[int]int, l)
-		nodes = make([]*zslNode, 0, l)
+		nodes = make([]zitem, 0, l)
 		for i := 0; i < int(l); i++ {
 			j := i + rnd.IntN(int(size)-i)
 			vj, okj := picked[j]
@@ -739,8 +710,8 @@ func cmdZRandMember(c *Ctx) {
 				vi = i
 			}
 			picked[j] = vi
-			nodes = append(nodes, z.zsl.byRank(vj+1))
+			nodes = append(nodes, *z.tree.at(vj).item())
 		}
 	}
-	c.zsetReplyNodes(nodes, withScores)
+	c.zsetReplyItems(nodes, withScores)
 }

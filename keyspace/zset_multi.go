@@ -74,10 +74,11 @@ func (c *Ctx) zsetPop(key []byte, o *Object, z *ZSet, count int64, max, emitKey,
 		eff = append(eff, argZREM, key)
 	}
 	for i := 0; i < n; i++ {
-		x := z.zsl.first()
+		p := z.tree.firstPos()
 		if max {
-			x = z.zsl.tail
+			p = z.tree.lastPos()
 		}
+		x := *p.item()
 		z.remove(x.member)
 		if nested {
 			c.W.Array(2)
@@ -268,7 +269,7 @@ func (s *zsetSrc) find(member string) (float64, bool) {
 func (s *zsetSrc) each(fn func(member string, score float64)) {
 	switch {
 	case s.z != nil:
-		s.z.each(func(n *zslNode) bool { fn(n.member, n.score); return true })
+		s.z.each(func(it *zitem) bool { fn(it.member, it.score); return true })
 	case s.set != nil:
 		s.set.each(func(m string) { fn(m, 1) })
 	}
@@ -445,7 +446,7 @@ func cmdZSetOp(c *Ctx) {
 					acc := n.score
 					zsetAggregate(&acc, v, agg)
 					if acc == n.score {
-						n.score = acc // same position; keeps the sign of a zero sum as Redis does
+						dst.resetEqualScore(n, acc) // keeps the sign of a zero sum, as Redis does
 					} else {
 						dst.setScore(n, acc)
 					}
@@ -473,15 +474,11 @@ func cmdZSetOp(c *Ctx) {
 	}
 	switch {
 	case store:
-		var nodes []*zslNode
-		dst.each(func(n *zslNode) bool { nodes = append(nodes, n); return true })
-		c.zsetStore(c.Args[1], nodes, name)
+		c.zsetStore(c.Args[1], dst.collect(dst.tree.firstPos(), false, -1, nil), name)
 	case cardOnly:
 		c.W.Int(cardinality)
 	default:
-		var nodes []*zslNode
-		dst.each(func(n *zslNode) bool { nodes = append(nodes, n); return true })
-		c.zsetReplyNodes(nodes, withScores)
+		c.zsetReplyItems(dst.collect(dst.tree.firstPos(), false, -1, nil), withScores)
 	}
 }
 

@@ -98,96 +98,183 @@ func (m *zxModel) sorted() []string {
 	return out
 }
 
-// TestZSetSkiplistModel drives a ZSet with random inserts, score updates and deletes, and checks ranks,
-// by-rank lookups, range walks and the hash against a sorted model after every step.
-func TestZSetSkiplistModel(t *testing.T) {
-	rnd := rand.New(rand.NewPCG(1, 2))
-	z := NewZSet()
-	m := &zxModel{m: map[string]float64{}}
-	for step := 0; step < 4000; step++ {
-		member := fmt.Sprintf("m%03d", rnd.IntN(300))
-		score := float64(rnd.IntN(40)) / 2
-		switch rnd.IntN(4) {
-		case 0, 1:
-			z.Add(member, score)
-			m.m[member] = score
-		case 2:
-			if z.remove(member) != (func() bool { _, ok := m.m[member]; return ok })() {
-				t.Fatalf("step %d: remove(%s) disagrees", step, member)
+// TestZSetIndexModel drives a ZSet with random inserts, score updates and deletes (growing to thousands of
+// members and shrinking back, so leaves and inner nodes split and merge), and checks the tree's invariants,
+// ranks, positions, range seeks and the hash against a sorted model.
+func TestZSetIndexModel(t *testing.T) {
+	for _, seed := range []uint64{1, 2} {
+		rnd := rand.New(rand.NewPCG(seed, 2))
+		z := NewZSet()
+		m := &zxModel{m: map[string]float64{}}
+		members := 40
+		for step := 0; step < 60000; step++ {
+			switch {
+			case step == 15000:
+				members = 5000
+			case step == 40000:
+				members = 60
 			}
-			delete(m.m, member)
-		case 3:
-			rng := &zrangeSpec{min: float64(rnd.IntN(40)) / 2, max: float64(rnd.IntN(40)) / 2, minex: rnd.IntN(2) == 0}
-			var removed []string
-			z.zsl.deleteRange(rng, func(n *zslNode) { removed = append(removed, n.member); z.hash.remove(n.member) })
-			for _, k := range removed {
-				if s, ok := m.m[k]; !ok || !rng.gteMin(s) || !rng.lteMax(s) {
-					t.Fatalf("step %d: deleteRange removed %s (%v)", step, k, s)
+			member := fmt.Sprintf("m%04d", rnd.IntN(members))
+			score := float64(rnd.IntN(400)) / 2
+			switch rnd.IntN(5) {
+			case 0, 1:
+				z.Add(member, score)
+				m.m[member] = score
+			case 2:
+				_, in := m.m[member]
+				if z.remove(member) != in {
+					t.Fatalf("step %d: remove(%s) disagrees", step, member)
 				}
-				delete(m.m, k)
-			}
-			for k, s := range m.m {
-				if rng.gteMin(s) && rng.lteMax(s) {
-					t.Fatalf("step %d: deleteRange left %s=%v in [%v]", step, k, s, rng)
+				delete(m.m, member)
+			case 3:
+				if step < 40000 && rnd.IntN(4) != 0 {
+					z.Add(member, score)
+					m.m[member] = score
+					continue
+				}
+				r := &zrangeSpec{min: float64(rnd.IntN(400)) / 2, max: float64(rnd.IntN(400)) / 2, minex: rnd.IntN(2) == 0}
+				if r.max-r.min > 40 {
+					r.max = r.min + 40
+				}
+				n := z.deleteInRange(r)
+				removed := 0
+				for k, s := range m.m {
+					if r.gteMinScore(s) && r.lteMaxScore(s) {
+						delete(m.m, k)
+						removed++
+					}
+				}
+				if n != removed {
+					t.Fatalf("step %d: deleteInRange removed %d, want %d", step, n, removed)
+				}
+			case 4:
+				if rnd.IntN(50) == 0 {
+					zxCheckModel(t, z, m)
 				}
 			}
 		}
-		if step%97 == 0 || step > 3900 {
-			zxCheckModel(t, z, m)
+		zxCheckModel(t, z, m)
+		for k := range m.m {
+			z.remove(k)
+		}
+		if z.Len() != 0 || z.tree.root != nil || z.tree.first != nil {
+			t.Fatal("emptied set keeps tree nodes")
+		}
+	}
+}
+
+// ztCheck verifies the tree's structure: subtree counts, key bounds, node sizes and the leaf chain.
+func ztCheck(t *testing.T, tr *ztree) {
+	t.Helper()
+	if tr.root == nil {
+		if tr.first != nil || tr.last != nil {
+			t.Fatal("empty tree with leaves")
+		}
+		return
+	}
+	var leaves []*znode
+	var walk func(n *znode, lo, hi *zitem) int
+	walk = func(n *znode, lo, hi *zitem) int {
+		if n.leaf() {
+			if len(n.items) == 0 && n != tr.root || len(n.items) > ztMaxItems {
+				t.Fatalf("leaf of %d items", len(n.items))
+			}
+			for i := range n.items {
+				it := &n.items[i]
+				if i > 0 && !zbefore(&n.items[i-1], it) || lo != nil && zbefore(it, lo) || hi != nil && !zbefore(it, hi) {
+					t.Fatalf("item %v out of order or out of its bounds", *it)
+				}
+			}
+			leaves = append(leaves, n)
+			if n.count != len(n.items) {
+				t.Fatalf("leaf count %d, %d items", n.count, len(n.items))
+			}
+			return n.count
+		}
+		if len(n.children) == 0 || len(n.children) > ztMaxChildren || len(n.keys) != len(n.children)-1 {
+			t.Fatalf("inner node with %d children, %d keys", len(n.children), len(n.keys))
+		}
+		total := 0
+		for i, c := range n.children {
+			clo, chi := lo, hi
+			if i > 0 {
+				clo = &n.keys[i-1]
+			}
+			if i < len(n.keys) {
+				chi = &n.keys[i]
+			}
+			total += walk(c, clo, chi)
+		}
+		if total != n.count {
+			t.Fatalf("inner count %d, children hold %d", n.count, total)
+		}
+		return total
+	}
+	walk(tr.root, nil, nil)
+	if tr.first != leaves[0] || tr.last != leaves[len(leaves)-1] {
+		t.Fatal("first/last leaf")
+	}
+	for i, l := range leaves {
+		if i > 0 && l.prev != leaves[i-1] || i < len(leaves)-1 && l.next != leaves[i+1] {
+			t.Fatalf("leaf chain broken at %d", i)
 		}
 	}
 }
 
 func zxCheckModel(t *testing.T, z *ZSet, m *zxModel) {
 	t.Helper()
+	ztCheck(t, &z.tree)
 	want := m.sorted()
 	if z.Len() != len(want) || z.hash.count != len(want) {
 		t.Fatalf("len = %d (hash %d), want %d", z.Len(), z.hash.count, len(want))
 	}
 	i := 0
-	var prev *zslNode
-	z.each(func(n *zslNode) bool {
-		if n.member != want[i] || n.score != m.m[want[i]] {
-			t.Fatalf("position %d: %s=%v, want %s=%v", i, n.member, n.score, want[i], m.m[want[i]])
+	prev := zpos{}
+	for p := z.tree.firstPos(); p.ok(); p = p.next() {
+		it := p.item()
+		if it.member != want[i] || it.score != m.m[want[i]] {
+			t.Fatalf("position %d: %s=%v, want %s=%v", i, it.member, it.score, want[i], m.m[want[i]])
 		}
-		if n.backward != prev {
-			t.Fatalf("position %d: bad backward link", i)
+		if pp := p.prev(); pp != prev {
+			t.Fatalf("position %d: prev is not the previous position", i)
 		}
-		if r := z.zsl.rank(n.score, n.member); r != i+1 {
-			t.Fatalf("rank(%s) = %d, want %d", n.member, r, i+1)
+		if r, ok := z.tree.rank(it); !ok || r != i {
+			t.Fatalf("rank(%s) = %d %v, want %d", it.member, r, ok, i)
 		}
-		if got := z.zsl.byRank(i + 1); got != n {
-			t.Fatalf("byRank(%d) = %v", i+1, got)
+		if got := z.tree.at(i); got != p {
+			t.Fatalf("at(%d) = %v", i, got)
 		}
-		if z.hash.get(n.member) != n {
-			t.Fatalf("hash lookup of %s", n.member)
+		if e := z.hash.get(it.member); e == nil || e.score != it.score {
+			t.Fatalf("hash entry of %s", it.member)
 		}
-		prev = n
+		prev = p
 		i++
-		return true
-	})
-	if z.zsl.tail != prev {
-		t.Fatal("tail is not the last node")
+	}
+	if z.tree.lastPos() != prev {
+		t.Fatal("last position")
 	}
 	// Score ranges: first/last in range and their ranks agree with a linear scan.
-	for _, r := range []zrangeSpec{{min: 3, max: 7}, {min: 3, max: 7, minex: true, maxex: true}, {min: -1, max: 0.5}, {min: 19, max: 30}, {min: 5, max: 5}} {
+	for _, r := range []zrangeSpec{{min: 3, max: 7}, {min: 3, max: 7, minex: true, maxex: true}, {min: -1, max: 0.5}, {min: 190, max: 300}, {min: 5, max: 5}, {min: 50, max: 150}} {
 		r := r
 		first, last := -1, -1
 		for j, k := range want {
-			if r.gteMin(m.m[k]) && r.lteMax(m.m[k]) {
+			if r.gteMinScore(m.m[k]) && r.lteMaxScore(m.m[k]) {
 				if first < 0 {
 					first = j
 				}
 				last = j
 			}
 		}
-		n, rank := z.zsl.firstInRange(&r)
-		if (n == nil) != (first < 0) || n != nil && (rank != first+1 || n.member != want[first]) {
-			t.Fatalf("firstInRange(%+v) = %v/%d, want index %d", r, n, rank, first)
+		p, rank := z.firstInRange(&r)
+		if p.ok() != (first >= 0) || p.ok() && (rank != first || p.item().member != want[first]) {
+			t.Fatalf("firstInRange(%+v) = %v/%d, want index %d", r, p, rank, first)
 		}
-		n, rank = z.zsl.lastInRange(&r)
-		if (n == nil) != (last < 0) || n != nil && (rank != last+1 || n.member != want[last]) {
-			t.Fatalf("lastInRange(%+v) = %v/%d, want index %d", r, n, rank, last)
+		p, rank = z.lastInRange(&r)
+		if p.ok() != (last >= 0) || p.ok() && (rank != last || p.item().member != want[last]) {
+			t.Fatalf("lastInRange(%+v) = %v/%d, want index %d", r, p, rank, last)
+		}
+		if n := z.countInRange(&r); first >= 0 && n != last-first+1 || first < 0 && n != 0 {
+			t.Fatalf("countInRange(%+v) = %d", r, n)
 		}
 	}
 }
@@ -204,7 +291,7 @@ func TestZSetScanGuarantee(t *testing.T) {
 		seen := map[string]bool{}
 		cursor := uint64(0)
 		for iter := 0; ; iter++ {
-			cursor = z.hash.scan(cursor, func(n *zslNode) { seen[n.member] = true })
+			cursor = z.hash.scan(cursor, func(e *zentry) { seen[e.member] = true })
 			// Churn that grows and shrinks the table while the scan runs.
 			for k := 0; k < 20; k++ {
 				x := fmt.Sprintf("churn%d", rnd.IntN(6000))

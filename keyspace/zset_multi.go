@@ -394,7 +394,7 @@ func cmdZSetOp(c *Ctx) {
 		sort.SliceStable(src, func(a, b int) bool { return src[a].card() < src[b].card() })
 	}
 	dst := NewZSet()
-	dst.skiplist = true // a temporary result keeps exact scores (negative zeros included), as Redis's
+	dst.skiplist = true // like Redis's temporary result set, keeps exact scores (negative zeros included)
 	var cardinality int64
 	switch op {
 	case 1:

@@ -77,7 +77,7 @@ func (h *zxHarness) replay() *Keyspace {
 	return ks
 }
 
-// zxModel is a sorted slice model of a sorted set for checking the skiplist.
+// zxModel is a sorted slice model of a sorted set for checking the index.
 type zxModel struct {
 	m     map[string]float64
 	order []string

@@ -391,6 +391,30 @@ func TestZSetMarshalRoundTrip(t *testing.T) {
 	}
 }
 
+// TestZSetAPI checks the exported accessors other packages use.
+func TestZSetAPI(t *testing.T) {
+	z := NewZSet()
+	for i, m := range []string{"c", "a", "b", "d"} {
+		if !z.Add(m, float64(i%2)) {
+			t.Fatalf("Add(%s) reported an existing member", m)
+		}
+	}
+	if z.Add("d", 5) || z.Len() != 4 {
+		t.Fatal("Add of an existing member")
+	}
+	if s, ok := z.Score("d"); !ok || s != 5 {
+		t.Fatalf("Score(d) = %v %v", s, ok)
+	}
+	if r, ok := z.Rank("a"); !ok || r != 2 {
+		t.Fatalf("Rank(a) = %d %v", r, ok)
+	}
+	var got []string
+	z.Range(0, 2, true, func(m string, s float64) bool { got = append(got, fmt.Sprint(m, s)); return true })
+	if fmt.Sprint(got) != "[d5 a1 c0]" {
+		t.Fatalf("Range rev = %v", got)
+	}
+}
+
 // TestZSetEncoding follows Redis's listpack → skiplist conversion: by count (128) or member length (64),
 // never back except for *STORE destinations.
 func TestZSetEncoding(t *testing.T) {

@@ -36,6 +36,9 @@ type conn struct {
 	lastCmd atomic.Pointer[keyspace.Command]
 
 	tx txState // MULTI/WATCH state
+	// blocked is set while the client waits in a blocking command (guarded by the keyspace lock).
+	blocked    *blockState
+	hangupDone chan struct{}
 
 	lastActive atomic.Int64 // Unix ms of the last command
 	closeAfter bool         // QUIT, or a KILL of this client: close once replies are written
@@ -100,7 +103,7 @@ func (c *conn) serve() {
 			if lsn > need {
 				need = lsn
 			}
-			if c.closeAfter {
+			if c.closeAfter || c.blocked != nil {
 				break
 			}
 			var ok bool
@@ -116,6 +119,29 @@ func (c *conn) serve() {
 			}
 		}
 		ks.Mu.Unlock()
+		if c.blocked != nil {
+			// Write what the pipeline produced before the blocking command, then park.
+			if need > 0 {
+				if werr := s.engine.Wait(s.ctx, need); werr != nil {
+					c.w.Reset()
+					c.w.Error("ERR kvlab: write not durable: " + werr.Error())
+					c.flush()
+					return
+				}
+				need = 0
+			}
+			if !c.flush() {
+				ks.Mu.Lock()
+				s.unblock(c)
+				ks.Mu.Unlock()
+				return
+			}
+			lsn, ok := c.waitBlocked()
+			if !ok {
+				return
+			}
+			need = lsn
+		}
 		if need > 0 {
 			if werr := s.engine.Wait(s.ctx, need); werr != nil {
 				// The engine could not make the writes durable: the replies must not claim success.
@@ -245,6 +271,10 @@ func (c *conn) exec(args [][]byte, now time.Time) (uint64, time.Time) {
 	}
 	before := len(c.w.Buf)
 	cmd.Handler(x)
+	if x.Block != nil && !x.InMulti {
+		c.block(x)
+		x.Block = nil
+	}
 	need := x.NeedLSN
 	if x.Effects != nil && c.eff.N > 0 {
 		lsn, err := s.engine.Commit(&c.eff, x.Now)
@@ -256,6 +286,9 @@ func (c *conn) exec(args [][]byte, now time.Time) (uint64, time.Time) {
 		} else if lsn > need {
 			need = lsn
 		}
+	}
+	if len(s.readyKeys) > 0 {
+		s.serveBlocked(now)
 	}
 	if s.ks.TrackLSN && need > 0 && need >= s.ks.NextLSN {
 		// An observed stamp with no record behind it (a write that produced no effects) needs no wait.

@@ -86,6 +86,10 @@ type Server struct {
 	cmdStats map[*keyspace.Command]*commandStats
 	// watches (WATCH) is guarded by the keyspace lock.
 	watches map[watchKey][]*conn
+	// blockedOn queues blocked clients per key in blocking order; readyKeys lists keys modified since the
+	// last serveBlocked. Both are guarded by the keyspace lock.
+	blockedOn map[watchKey][]*conn
+	readyKeys []watchKey
 }
 
 type serverStats struct {

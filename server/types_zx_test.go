@@ -335,6 +335,41 @@ func TestZXBlockingWakeUps(t *testing.T) {
 			t.Fatalf("XPENDING after a blocked delivery = %v", p)
 		}
 	})
+	t.Run("fifo", func(t *testing.T) {
+		// Two clients blocked on the same key are served in the order they blocked.
+		a, b := zxDial(t, srv.Addr()), zxDial(t, srv.Addr())
+		if err := a.send("BZPOPMIN", "fifo", "5"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(30 * time.Millisecond)
+		if err := b.send("BZPOPMIN", "fifo", "5"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(30 * time.Millisecond)
+		writer.do(t, "ZADD", "fifo", "1", "first", "2", "second")
+		va, err := a.read(5 * time.Second)
+		if err != nil || len(va.Elems) != 3 || string(va.Elems[1].Str) != "first" {
+			t.Fatalf("first blocked client got %v, %v", va, err)
+		}
+		vb, err := b.read(5 * time.Second)
+		if err != nil || len(vb.Elems) != 3 || string(vb.Elems[1].Str) != "second" {
+			t.Fatalf("second blocked client got %v, %v", vb, err)
+		}
+	})
+	t.Run("xreadgroup-destroyed-group", func(t *testing.T) {
+		// A consumer blocked on a group that is destroyed gets NOGROUP when its command runs again.
+		writer.do(t, "XGROUP", "CREATE", "gone", "g", "$", "MKSTREAM")
+		c := zxDial(t, srv.Addr())
+		if err := c.send("XREADGROUP", "GROUP", "g", "w", "BLOCK", "5000", "STREAMS", "gone", ">"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		writer.do(t, "XGROUP", "DESTROY", "gone", "g")
+		v, err := c.read(5 * time.Second)
+		if err != nil || v.Kind != '-' || !strings.HasPrefix(string(v.Str), "NOGROUP") {
+			t.Fatalf("blocked XREADGROUP after DESTROY = %v, %v", v, err)
+		}
+	})
 	t.Run("timeout", func(t *testing.T) {
 		c := zxDial(t, srv.Addr())
 		startAt := time.Now()

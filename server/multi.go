@@ -1,7 +1,6 @@
 package server
 
 import (
-
 	"github.com/kvlab/kvlab/keyspace"
 )
 
@@ -234,4 +233,3 @@ func (s *Server) touchWatchedDB(db int) {
 		}
 	}
 }
-

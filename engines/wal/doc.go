@@ -1,0 +1,73 @@
+// Package wal is the MemoryDB-style engine: the whole data set in memory, and no acknowledged write ever
+// lost, even to kill -9 or power loss. Every write's deterministic effects (package keyspace) are appended
+// to a log and made durable before the client sees the reply; snapshots bound how much log recovery replays.
+//
+// # Writing
+//
+// The server calls Commit with the keyspace lock held, in execution order. Commit frames the effects as one
+// record (LSN, time, effects) into the pending batch and returns its LSN; it never touches the disk. One
+// committer goroutine owns the log file: it takes the whole pending batch, writes it with one write, calls
+// fdatasync once, publishes the durable LSN and wakes every waiter. While it syncs, the next batch fills, so
+// batches grow with load and no timer is involved (pebble's LogWriter, without its visible-before-durable
+// reads). The server waits in Wait, without the lock, until the LSN its replies depend on is durable: the
+// client's own writes and any not-yet-durable write a read observed (keys carry the LSN of their last write;
+// deleted keys leave tombstones until the deletion is durable). A transaction is one record.
+//
+// The durability policy (option "fsync") models ElastiCache and MemoryDB:
+//
+//	always    Wait returns once the record is fsynced (MemoryDB; the default)
+//	everysec  Wait returns once the record is written; the committer fsyncs every second (AOF everysec)
+//	no        Wait returns once written; fsync only when a segment is full or at shutdown (AOF no)
+//
+// "commit-delay" adds a fixed latency to every batch after its fsync, a model of a multi-AZ quorum log.
+//
+// # Snapshots
+//
+// A snapshot captures the data set as of one LSN without stopping writers. At the start (under the
+// keyspace lock) it notes the LSN, bumps Keyspace.SnapEpoch and installs Keyspace.BeforeWrite; then it walks
+// every database with the SCAN cursor in short locked slices, serializing each object whose SnapEpoch is
+// not the snapshot's and stamping it. A write to an object not yet captured calls BeforeWrite first, which
+// serializes the old value (copy-on-write per key) and stamps it; objects created during the snapshot carry
+// the new epoch and are skipped. FLUSHDB and SWAPDB replace or swap whole databases: the snapshot keeps
+// walking the database objects it started with, which nobody modifies once detached. Entries are
+// compressed with zstd in chunks, framed and checksummed (internal/record), written to a temporary file,
+// fsynced, renamed and the directory fsynced, once the log is durable up to the snapshot's LSN.
+//
+// # Files
+//
+//	DIR/wal/<first LSN, 20 digits>.log     log segments (records: internal/record)
+//	DIR/snapshots/<LSN, 20 digits>.snap    snapshots
+//	DIR/quarantine-<time>/                 what --recover-from-corruption set aside
+//
+// A log record's payload is the command time (Unix ms, int64 little-endian) followed by the effects buffer
+// (keyspace.Effects encoding). Every batch starts with a sync record claiming how much of the segment was
+// already fsynced, which is how recovery tells a torn write from corruption. The newest two snapshots are
+// kept, and log segments are deleted once wholly covered by the older of them, so a damaged newest
+// snapshot can be replaced by the previous one plus the log without losing anything.
+//
+// A snapshot file is:
+//
+//	header   "KVLABSNP" | version uint32 | flags uint32 | LSN uint64 | time (Unix ms) int64   (32 bytes)
+//	chunks   records of TypeSnapshotChunk, LSN field = chunk number, payload = zstd(entries)
+//	trailer  a record of TypeSnapshotTrailer, LSN field = chunk count, payload = LSN | keys | raw bytes |
+//	         CRC-32C of the header
+//
+// where an entry is uvarint db | uvarint key length | key | varint expiry (Unix ms, 0 = none) | uvarint
+// value length | keyspace.MarshalValue. Readers check the magic, then the version, then the trailer, then
+// every chunk.
+//
+// # Recovery
+//
+// Open loads the newest snapshot, then replays every log record after its LSN with Keyspace.ApplyEffects at
+// the record's time. A torn tail at the end of the newest segment (a crash mid-write) is truncated with a
+// warning. Corruption anywhere else, a gap in the LSNs or a damaged snapshot stops the start with an error
+// naming the file and offset; the option "recover-from-corruption" starts from the last good point instead,
+// moves everything after it to a quarantine directory and reports exactly what it dropped.
+//
+// # Locks
+//
+// Lock order: Keyspace.Mu, then Engine.mu (the pending batch), then Engine.segMu (the segment list). The
+// committer never takes Keyspace.Mu. Engine methods are safe for concurrent use; Commit must be called with
+// Keyspace.Mu held, the others without it except Stats, which takes no keyspace lock and may be called
+// either way.
+package wal

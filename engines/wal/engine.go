@@ -1,0 +1,278 @@
+package wal
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kvlab/kvlab/engines"
+	"github.com/kvlab/kvlab/internal/record"
+	"github.com/kvlab/kvlab/keyspace"
+)
+
+func init() { engines.Register("wal", Open) }
+
+// Engine is the wal engine. Its methods are safe for concurrent use (see the package doc for which locks
+// each expects).
+type Engine struct {
+	dir  string
+	opts Options
+	ks   *keyspace.Keyspace
+	logf func(format string, args ...any)
+
+	// mu guards the pending batch: Commit appends framed records, the committer takes the batch whole.
+	mu struct {
+		sync.Mutex
+		// pending holds framed records; it starts with a record.SyncSize slot the committer fills.
+		pending     []byte
+		first, last uint64
+		records     int
+		closed      bool
+	}
+	work    chan struct{} // cap 1: wakes the committer
+	closeCh chan struct{} // closed by Close: the committer drains and exits
+
+	// durable is the highest LSN durable under the policy; notify is closed and replaced whenever durable
+	// or failure changes, which wakes every Wait.
+	durable atomic.Uint64
+	notify  atomic.Pointer[chan struct{}]
+	// failure is non-nil while the log cannot be written (see logFailure).
+	failure atomic.Pointer[logFailure]
+	// lastLSN mirrors Keyspace.NextLSN-1 for Stats, which must not take the keyspace lock.
+	lastLSN atomic.Uint64
+
+	log logWriter // owned by the committer goroutine
+
+	// segMu guards segments (closed and active log files, oldest first).
+	segMu    sync.Mutex
+	segments []segment
+
+	snap snapshotter
+
+	stats struct {
+		fsyncs, batches, records, bytes atomic.Int64
+		sinceSnapshot                   atomic.Int64 // log bytes written since the last snapshot started
+		commits                         int          // guarded by Keyspace.Mu: drives tombstone pruning
+	}
+	recovery RecoveryStats
+
+	snapKick chan struct{} // cap 1: the committer asks the housekeeper for a snapshot
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // committer and housekeeper
+	closeMu  sync.Mutex     // serializes Close
+	closeErr error
+	isClosed bool
+}
+
+var _ engines.Engine = (*Engine)(nil)
+
+// logFailure is why the log cannot be written: stalled failures (disk full) are retried every second and
+// clear when a write succeeds; permanent ones (fsync or I/O errors) last until restart.
+type logFailure struct {
+	err       error
+	permanent bool
+}
+
+// Open opens (or creates) the data directory cfg.Dir, recovers the data set from its newest snapshot and
+// log, and starts the committer.
+func Open(cfg engines.Config) (engines.Engine, error) { return OpenEngine(cfg) }
+
+// OpenEngine is Open returning the concrete type (tools and tests use it).
+func OpenEngine(cfg engines.Config) (*Engine, error) {
+	if cfg.Dir == "" {
+		return nil, ErrNoDir
+	}
+	opts, unknown, err := ParseOptions(cfg.Options)
+	if err != nil {
+		return nil, err
+	}
+	logf := cfg.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	for _, k := range unknown {
+		logf("wal: ignoring engine option %q (the wal engine knows %v)", k, OptionNames)
+	}
+	e := &Engine{
+		dir: cfg.Dir, opts: opts, logf: logf,
+		work: make(chan struct{}, 1), closeCh: make(chan struct{}), snapKick: make(chan struct{}, 1),
+	}
+	ch := make(chan struct{})
+	e.notify.Store(&ch)
+	for _, d := range []string{cfg.Dir, e.walDir(), e.snapDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("wal: create %s: %w", d, err)
+		}
+	}
+	if err := e.recover(); err != nil {
+		if e.log.f != nil {
+			e.log.f.Close()
+		}
+		return nil, err
+	}
+	e.ks.RecordEffects = true
+	e.ks.TrackLSN = true
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.wg.Add(2)
+	go e.runCommitter()
+	go e.runHousekeeper()
+	return e, nil
+}
+
+func (e *Engine) walDir() string  { return filepath.Join(e.dir, "wal") }
+func (e *Engine) snapDir() string { return filepath.Join(e.dir, "snapshots") }
+
+// Name returns "wal".
+func (e *Engine) Name() string { return "wal" }
+
+// Keyspace returns the recovered data set.
+func (e *Engine) Keyspace() *keyspace.Keyspace { return e.ks }
+
+// Options returns the engine's settings.
+func (e *Engine) Options() Options { return e.opts }
+
+// Commit frames the effects as one log record into the pending batch and returns its LSN. It is called
+// with Keyspace.Mu held and never blocks on I/O. While the log is stalled (disk full) the record is still
+// kept, so the log never falls behind memory, but the error tells the caller not to acknowledge it.
+func (e *Engine) Commit(eff *keyspace.Effects, now int64) (uint64, error) {
+	ks := e.ks
+	lsn := ks.NextLSN
+	if f := e.failure.Load(); f != nil && f.permanent {
+		// Consume the LSN: keys this command stamped must stay unreadable (Wait fails for them).
+		ks.NextLSN++
+		return 0, f.err
+	}
+	e.mu.Lock()
+	if e.mu.closed {
+		e.mu.Unlock()
+		ks.NextLSN++
+		return 0, ErrClosed
+	}
+	if len(e.mu.pending) == 0 {
+		e.mu.pending = append(e.mu.pending[:0], make([]byte, record.SyncSize)...)
+		e.mu.first = lsn
+	}
+	buf, start := record.Begin(e.mu.pending, record.TypeEffects, lsn)
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(now))
+	buf = append(buf, eff.Buf...)
+	if !record.End(buf, start) {
+		e.mu.pending = buf[:start]
+		e.mu.Unlock()
+		ks.NextLSN++
+		err := fmt.Errorf("%w (%d bytes): the command ran in memory but cannot be logged; restart to return to the last logged state", ErrTooLarge, len(eff.Buf))
+		e.setFailure(&logFailure{err: fmt.Errorf("%w: %w", ErrLogFailed, err), permanent: true})
+		return 0, err
+	}
+	e.mu.pending = buf
+	e.mu.last = lsn
+	e.mu.records++
+	e.mu.Unlock()
+	ks.NextLSN++
+	e.lastLSN.Store(lsn)
+	select {
+	case e.work <- struct{}{}:
+	default:
+	}
+	if e.stats.commits++; e.stats.commits&1023 == 0 {
+		ks.PruneTombstones(e.durable.Load())
+	}
+	if f := e.failure.Load(); f != nil {
+		return 0, f.err
+	}
+	return lsn, nil
+}
+
+// Wait blocks until lsn is durable under the fsync policy, the log fails, or ctx ends.
+func (e *Engine) Wait(ctx context.Context, lsn uint64) error {
+	for {
+		if e.durable.Load() >= lsn {
+			return nil
+		}
+		ch := *e.notify.Load()
+		if e.durable.Load() >= lsn {
+			return nil
+		}
+		if f := e.failure.Load(); f != nil {
+			return f.err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// wake releases every Wait so it re-checks the durable LSN and the failure state.
+func (e *Engine) wake() {
+	ch := make(chan struct{})
+	old := e.notify.Swap(&ch)
+	close(*old)
+}
+
+func (e *Engine) setFailure(f *logFailure) {
+	e.failure.Store(f)
+	e.wake()
+}
+
+// DurableLSN returns the highest LSN durable under the policy.
+func (e *Engine) DurableLSN() uint64 { return e.durable.Load() }
+
+// runHousekeeper prunes tombstones of durable deletions and starts scheduled snapshots: every second, on
+// the snapshot interval, and when the committer reports the log has grown past snapshot-every-bytes.
+func (e *Engine) runHousekeeper() {
+	defer e.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastSnap := time.Now()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-e.snapKick:
+		case <-tick.C:
+			e.ks.Mu.Lock()
+			e.ks.PruneTombstones(e.durable.Load())
+			e.ks.Mu.Unlock()
+		}
+		due := e.opts.SnapshotInterval > 0 && time.Since(lastSnap) >= e.opts.SnapshotInterval
+		grown := e.opts.SnapshotEveryBytes > 0 && e.stats.sinceSnapshot.Load() >= e.opts.SnapshotEveryBytes
+		if !due && !grown {
+			continue
+		}
+		if e.failure.Load() != nil {
+			continue // no snapshot while the log cannot be written: it could not complete
+		}
+		lastSnap = time.Now()
+		if err := e.Snapshot(e.ctx, true); err != nil && !errors.Is(err, ErrSnapshotRunning) {
+			e.logf("wal: scheduled snapshot: %v", err)
+		}
+	}
+}
+
+// Close stops background work, writes and syncs everything pending, and closes the log. It waits for a
+// running snapshot to stop (it is abandoned, not completed).
+func (e *Engine) Close() error {
+	e.closeMu.Lock()
+	defer e.closeMu.Unlock()
+	if e.isClosed {
+		return e.closeErr
+	}
+	e.isClosed = true
+	e.cancel()
+	e.snap.wait()
+	e.mu.Lock()
+	e.mu.closed = true
+	e.mu.Unlock()
+	close(e.closeCh)
+	e.wg.Wait()
+	e.closeErr = e.log.closeErr
+	return e.closeErr
+}

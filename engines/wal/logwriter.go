@@ -1,0 +1,275 @@
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/kvlab/kvlab/internal/record"
+)
+
+// logWriter is the log's write side. Only the committer goroutine touches it (after Open hands it over).
+type logWriter struct {
+	f      *os.File
+	seg    segment // the active segment (its size field is not maintained here; see size)
+	size   int64   // bytes in the active segment
+	synced int64   // bytes of the active segment known to be durable
+	// queue holds the batch being written: one sync slot, then framed records qFirst..qLast. After a
+	// stalled write it keeps the batch, and later batches are appended, until a write succeeds.
+	queue          []byte
+	qFirst, qLast  uint64
+	qRecords       int
+	spare          []byte
+	lastSync       time.Time
+	stalledSince   time.Time
+	closeErr       error
+	lastFsyncMicro int64
+}
+
+// maxStalledBytes bounds the writes kept in memory while the disk is full; past it the log gives up.
+const maxStalledBytes = 64 << 20
+
+// runCommitter is the only goroutine that writes the log. Each turn takes the whole pending batch (every
+// record committed since the previous turn), writes it with one write and, under fsync=always, one
+// fdatasync, then publishes its last LSN as durable and wakes the waiters. Commits that arrive while it
+// writes and syncs form the next batch, so the batch size follows the load with no timer. Under
+// everysec it also fsyncs once a second; when a write fails for lack of space it keeps the batch and
+// retries every second, and once it fails for good it only discards.
+func (e *Engine) runCommitter() {
+	defer e.wg.Done()
+	l := &e.log
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		closing := false
+		select {
+		case <-e.work:
+		case <-tick.C:
+		case <-e.closeCh:
+			closing = true
+		}
+		e.take()
+		if len(l.queue) > 0 {
+			if f := e.failure.Load(); f == nil || !f.permanent {
+				e.flush()
+			}
+		}
+		if l.f != nil && l.size > l.synced && e.failure.Load() == nil {
+			if e.opts.Fsync == FsyncEverySec && time.Since(l.lastSync) >= time.Second {
+				e.syncLog()
+			}
+		}
+		if closing {
+			e.take() // nothing can be added after closed is set, but take what raced with it
+			if len(l.queue) > 0 {
+				e.flush()
+			}
+			e.closeLog()
+			return
+		}
+	}
+}
+
+// take moves the pending batch into the queue.
+func (e *Engine) take() {
+	l := &e.log
+	e.mu.Lock()
+	b, first, last, n := e.mu.pending, e.mu.first, e.mu.last, e.mu.records
+	e.mu.pending, e.mu.records = l.spare[:0], 0
+	l.spare = nil
+	e.mu.Unlock()
+	if n == 0 {
+		l.spare = b[:0]
+		return
+	}
+	if len(l.queue) == 0 {
+		l.queue, l.qFirst, l.qLast, l.qRecords = b, first, last, n
+		return
+	}
+	// A stalled queue: append the records (without their sync slot) after it.
+	l.queue = append(l.queue, b[record.SyncSize:]...)
+	l.qLast, l.qRecords = last, l.qRecords+n
+	l.spare = b[:0]
+	if len(l.queue) > maxStalledBytes {
+		f := e.failure.Load()
+		cause := error(ErrLogStalled)
+		if f != nil {
+			cause = f.err
+		}
+		e.fail(fmt.Errorf("%w: %d MB of writes (LSN %d-%d) are waiting for the disk (%v); restart kvlab once space is available to return to the last logged state",
+			ErrLogFailed, len(l.queue)>>20, l.qFirst, l.qLast, cause))
+	}
+}
+
+// flush writes the queue to the active segment (rolling to a new one first when it is full), syncs it
+// under fsync=always and publishes it.
+func (e *Engine) flush() {
+	l := &e.log
+	if l.f == nil || (l.size > 0 && l.size+int64(len(l.queue)) > e.opts.SegmentSize) {
+		if err := e.roll(l.qFirst); err != nil {
+			e.writeFailed(err)
+			return
+		}
+	}
+	record.AppendSync(l.queue[:0], l.qFirst, l.synced)
+	n, err := l.f.WriteAt(l.queue, l.size)
+	if err != nil {
+		// Cut off whatever part of the batch reached the file, so the retry starts at a record boundary.
+		if terr := l.f.Truncate(l.size); terr != nil {
+			e.fail(fmt.Errorf("%w: write %s: %v; then truncating the partial write failed: %v; restart kvlab to recover from the log",
+				ErrLogFailed, l.seg.path, err, terr))
+			return
+		}
+		e.writeFailed(fmt.Errorf("write %s (%d bytes at offset %d): %w", l.seg.path, len(l.queue), l.size, err))
+		return
+	}
+	l.size += int64(n)
+	if e.opts.Fsync == FsyncAlways {
+		if !e.syncLog() {
+			return
+		}
+		if e.opts.CommitDelay > 0 {
+			time.Sleep(e.opts.CommitDelay)
+		}
+	}
+	e.stats.batches.Add(1)
+	e.stats.records.Add(int64(l.qRecords))
+	e.stats.bytes.Add(int64(n))
+	if e.stats.sinceSnapshot.Add(int64(n)) >= e.opts.SnapshotEveryBytes && e.opts.SnapshotEveryBytes > 0 {
+		select {
+		case e.snapKick <- struct{}{}:
+		default:
+		}
+	}
+	e.segMu.Lock()
+	e.segments[len(e.segments)-1].size = l.size
+	e.segMu.Unlock()
+	e.durable.Store(l.qLast)
+	if f := e.failure.Load(); f != nil && !f.permanent {
+		e.logf("wal: the log is writable again after %s; %d writes that were refused are now durable", time.Since(l.stalledSince).Round(time.Millisecond), l.qRecords)
+		e.failure.Store(nil)
+	}
+	e.wake()
+	if cap(l.queue) <= 16<<20 {
+		l.spare = l.queue[:0]
+	}
+	l.queue, l.qRecords = nil, 0
+}
+
+// syncLog fdatasyncs the active segment; a failure is permanent (after a failed fsync the kernel may have
+// dropped the dirty pages, so nothing written since the last good sync can be trusted).
+func (e *Engine) syncLog() bool {
+	l := &e.log
+	start := time.Now()
+	if err := fdatasync(l.f); err != nil {
+		e.fail(fmt.Errorf("%w: fsync %s: %v; writes since the last good sync may not be on disk, so every write is refused; restart kvlab to recover from the log (acknowledged writes are safe)",
+			ErrLogFailed, l.seg.path, err))
+		return false
+	}
+	l.lastFsyncMicro = time.Since(start).Microseconds()
+	l.synced = l.size
+	l.lastSync = time.Now()
+	e.stats.fsyncs.Add(1)
+	return true
+}
+
+// writeFailed handles a failed write or segment creation: out of space is retried every second (the
+// batch stays queued), anything else is permanent.
+func (e *Engine) writeFailed(err error) {
+	l := &e.log
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		if f := e.failure.Load(); f == nil {
+			l.stalledSince = time.Now()
+			e.logf("wal: %v; writes are refused until space is freed (retrying every second; %d writes are held in memory)", err, l.qRecords)
+			e.setFailure(&logFailure{err: fmt.Errorf("%w: %w; free space on the log's disk", ErrLogStalled, err)})
+		}
+		return
+	}
+	e.fail(fmt.Errorf("%w: %w; restart kvlab to recover from the log", ErrLogFailed, err))
+}
+
+func (e *Engine) fail(err error) {
+	e.logf("%v", err)
+	e.setFailure(&logFailure{err: err, permanent: true})
+}
+
+// roll closes the active segment (synced whatever the policy, so only the newest segment can have a torn
+// tail) and creates a new one whose first record will be first.
+func (e *Engine) roll(first uint64) error {
+	l := &e.log
+	if l.f != nil {
+		if l.size > l.synced {
+			if !e.syncLog() {
+				return e.failure.Load().err
+			}
+		}
+		// A final sync record: the whole segment is durable, so any damage in it is corruption.
+		tail := record.AppendSync(nil, first, l.size)
+		if _, err := l.f.WriteAt(tail, l.size); err == nil {
+			l.size += int64(len(tail))
+			if err := fdatasync(l.f); err != nil {
+				return fmt.Errorf("fsync %s: %w", l.seg.path, err)
+			}
+			l.synced = l.size
+		} else if terr := l.f.Truncate(l.size); terr != nil {
+			return fmt.Errorf("truncate %s: %w", l.seg.path, terr)
+		}
+		if err := l.f.Close(); err != nil {
+			return fmt.Errorf("close %s: %w", l.seg.path, err)
+		}
+		l.f = nil
+		e.segMu.Lock()
+		e.segments[len(e.segments)-1].size = l.size
+		e.segMu.Unlock()
+	}
+	path := e.walDir() + "/" + segmentName(first)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("create log segment: %w", err)
+	}
+	if err := syncDir(e.walDir()); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	l.f, l.seg, l.size, l.synced = f, segment{first: first, path: path}, 0, 0
+	e.segMu.Lock()
+	e.segments = append(e.segments, l.seg)
+	e.segMu.Unlock()
+	return nil
+}
+
+// closeLog syncs and closes the active segment at shutdown, ending it with a sync record that covers all
+// of it. Records that could not be written are reported in the close error.
+func (e *Engine) closeLog() {
+	l := &e.log
+	if len(l.queue) > 0 && l.qRecords > 0 {
+		err := error(ErrLogFailed)
+		if f := e.failure.Load(); f != nil {
+			err = f.err
+		}
+		l.closeErr = fmt.Errorf("wal: %d writes (LSN %d-%d) were never written to the log and are lost (they were not acknowledged): %w", l.qRecords, l.qFirst, l.qLast, err)
+	}
+	if l.f == nil {
+		return
+	}
+	if f := e.failure.Load(); f == nil || !f.permanent {
+		if l.size > l.synced && !e.syncLog() {
+			l.closeErr = errors.Join(l.closeErr, e.failure.Load().err)
+		} else if l.size > 0 {
+			tail := record.AppendSync(nil, e.lastLSN.Load()+1, l.size)
+			if _, err := l.f.WriteAt(tail, l.size); err == nil {
+				l.size += int64(len(tail))
+				if err := fdatasync(l.f); err != nil {
+					l.closeErr = errors.Join(l.closeErr, fmt.Errorf("wal: fsync %s: %w", l.seg.path, err))
+				}
+			}
+		}
+	}
+	if err := l.f.Close(); err != nil {
+		l.closeErr = errors.Join(l.closeErr, fmt.Errorf("wal: close %s: %w", l.seg.path, err))
+	}
+	l.f = nil
+}

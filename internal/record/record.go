@@ -1,11 +1,11 @@
 // Package record is the framing of every file kvlab's durable engines write: write-ahead log segments and
 // snapshots. A file is a sequence of records, each a fixed 17-byte header followed by its payload:
 //
-//	 0        4        8    9                17
-//	 +--------+--------+----+----------------+------------------------+
-//	 | CRC    | Length |Type| LSN            | Payload (Length bytes) |
-//	 +--------+--------+----+----------------+------------------------+
-//	  uint32   uint32   u8   uint64            opaque to this package
+//	0        4        8    9                17
+//	+--------+--------+----+----------------+------------------------+
+//	| CRC    | Length |Type| LSN            | Payload (Length bytes) |
+//	+--------+--------+----+----------------+------------------------+
+//	 uint32   uint32   u8   uint64            opaque to this package
 //
 // All integers are little-endian. CRC is the CRC-32C (Castagnoli) of every byte after it: Length, Type,
 // LSN and Payload, so a record whose length field is damaged fails its checksum too. Type 0 is invalid,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kvlab/kvlab/keyspace"
+	"github.com/kvlab/kvlab/resp"
 )
 
 // Blocking commands (BLPOP, BZPOPMIN, XREAD BLOCK, ...). A handler that finds nothing sets Ctx.Block and
@@ -29,6 +30,11 @@ type blockState struct {
 	// done receives the LSN the reply depends on once the client was served, unblocked or timed out.
 	done   chan uint64
 	served bool
+	// The command re-runs with its own context, reply buffer and effects, so the server never touches the
+	// parked connection's own buffers (its goroutine may still be writing earlier replies).
+	ctx keyspace.Ctx
+	w   resp.Writer
+	eff keyspace.Effects
 }
 
 func init() {
@@ -53,6 +59,8 @@ func (c *conn) block(x *keyspace.Ctx) {
 		args = x.Args
 	}
 	b := &blockState{cmd: x.Cmd, db: c.db, nullArr: req.NullArrayOnTimeout, done: make(chan uint64, 1)}
+	b.w.Proto = c.w.Proto
+	b.ctx = keyspace.Ctx{KS: c.s.ks, W: &b.w, Conn: c}
 	b.args = make([][]byte, len(args))
 	for i, a := range args {
 		b.args[i] = keyspace.Owned(a)
@@ -124,31 +132,31 @@ func (s *Server) serveBlocked(now time.Time) {
 // tryServe runs bc's blocked command once; if it is served, bc is woken with the LSN to wait for.
 func (s *Server) tryServe(bc *conn, now time.Time) {
 	b := bc.blocked
-	x := &bc.ctx
+	x := &b.ctx
 	x.Args, x.Cmd = b.args, b.cmd
 	x.DB = s.ks.DB(b.db)
 	x.Now = now.UnixMilli()
 	x.NeedLSN, x.Dirty, x.Block, x.InMulti = 0, 0, nil, false
 	if s.ks.RecordEffects {
-		bc.eff.Reset()
-		x.Effects = &bc.eff
+		b.eff.Reset()
+		x.Effects = &b.eff
 	} else {
 		x.Effects = nil
 	}
-	before := len(bc.w.Buf)
+	b.w.Reset()
 	b.cmd.Handler(x)
 	if x.Block != nil {
 		// Still nothing for this client (another client took it, or the key holds something else).
-		bc.w.Buf = bc.w.Buf[:before]
+		b.w.Reset()
 		x.Block = nil
 		return
 	}
 	need := x.NeedLSN
-	if x.Effects != nil && bc.eff.N > 0 {
-		lsn, err := s.engine.Commit(&bc.eff, x.Now)
+	if x.Effects != nil && b.eff.N > 0 {
+		lsn, err := s.engine.Commit(&b.eff, x.Now)
 		if err != nil {
-			bc.w.Buf = bc.w.Buf[:before]
-			bc.w.Error("ERR kvlab: write could not be logged: " + err.Error())
+			b.w.Reset()
+			b.w.Error("ERR kvlab: write could not be logged: " + err.Error())
 		} else if lsn > need {
 			need = lsn
 		}
@@ -161,8 +169,7 @@ func (s *Server) tryServe(bc *conn, now time.Time) {
 // waitBlocked parks the connection's goroutine (keyspace lock NOT held) until it is served, times out,
 // is unblocked, disconnects, or the server stops. It returns the LSN its reply must wait for and false when
 // the connection is gone.
-func (c *conn) waitBlocked() (uint64, bool) {
-	b := c.blocked
+func (c *conn) waitBlocked(b *blockState) (uint64, bool) {
 	var timeout <-chan time.Time
 	if !b.deadline.IsZero() {
 		t := time.NewTimer(time.Until(b.deadline))
@@ -173,6 +180,7 @@ func (c *conn) waitBlocked() (uint64, bool) {
 	defer c.stopHangupWatch()
 	select {
 	case lsn := <-b.done:
+		c.w.Buf = append(c.w.Buf, b.w.Buf...)
 		return lsn, true
 	case <-timeout:
 	case <-gone:
@@ -182,6 +190,7 @@ func (c *conn) waitBlocked() (uint64, bool) {
 	ks.Mu.Lock()
 	defer ks.Mu.Unlock()
 	if b.served {
+		c.w.Buf = append(c.w.Buf, b.w.Buf...)
 		return <-b.done, true
 	}
 	c.s.unblock(c)

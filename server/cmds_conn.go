@@ -264,11 +264,13 @@ func (c *conn) clientLine(cmdName string) string {
 		extra += h(c)
 	}
 	idle := (now.UnixMilli() - c.lastActive.Load()) / 1000
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=%d%s multi=-1 qbuf=%d "+
-		"qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s "+
+	// db and proto change only in commands, which run under the keyspace lock this runs under too; the read
+	// buffer belongs to the connection's goroutine, so its figures are not reported.
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=%d%s multi=-1 qbuf=0 "+
+		"qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s "+
 		"redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), name, int(now.Sub(c.born).Seconds()), idle, flags, c.db, extra,
-		c.rd.Buffered(), c.rd.Buffered(), last, c.userName(), c.w.Proto, lib, ver)
+		last, c.userName(), c.w.Proto, lib, ver)
 }
 
 // clientFlagHooks and clientFieldHooks let other files add flags (e.g. "x" in MULTI, "P" pub/sub) and

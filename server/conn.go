@@ -118,8 +118,9 @@ func (c *conn) serve() {
 				now = time.Now()
 			}
 		}
+		blocked := c.blocked // read under the lock: once it is released the client may be served at any time
 		ks.Mu.Unlock()
-		if c.blocked != nil {
+		if blocked != nil {
 			// Write what the pipeline produced before the blocking command, then park.
 			if need > 0 {
 				if werr := s.engine.Wait(s.ctx, need); werr != nil {
@@ -136,7 +137,7 @@ func (c *conn) serve() {
 				ks.Mu.Unlock()
 				return
 			}
-			lsn, ok := c.waitBlocked()
+			lsn, ok := c.waitBlocked(blocked)
 			if !ok {
 				return
 			}

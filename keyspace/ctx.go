@@ -135,15 +135,10 @@ func ParseFloat(b []byte) (float64, bool) {
 	return f, true
 }
 
-// FormatFloat formats f as Redis 7.2 does for replies and stored results (shortest round-trip form).
+// FormatFloat formats f as Redis 7.2 does for replies and stored results (see resp.AppendFloat).
 func FormatFloat(f float64) string {
-	switch {
-	case f > 1.7976931348623157e308:
-		return "inf"
-	case f < -1.7976931348623157e308:
-		return "-inf"
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
+	var tmp [32]byte
+	return string(resp.AppendFloat(tmp[:0], f))
 }
 
 // AppendInt appends the decimal form of n.

@@ -3,6 +3,7 @@ package keyspace
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/kvlab/kvlab/resp"
 	"math"
 	"strconv"
 	"strings"
@@ -614,77 +615,5 @@ func (c *Ctx) zsetReplyScore(f float64) {
 	c.W.Bulk(zsetAppendScore(tmp[:0], f))
 }
 
-// zsetAppendScore formats a score as Redis 7.2's d2string: "nan", "inf", "-inf", "0"/"-0"; an integral
-// value within ±2^62 as an integer; anything else as fpconv_dtoa lays out the shortest round-trip digits —
-// a plain number while the decimal exponent is small (1234567.5, 0.000003), else scientific notation with
-// an unpadded exponent (1e+21, 1e-7). Go's %g would print 1.234567e+06 for 1234567 where Redis prints
-// 1234567, which is why sorted sets do not use resp.Writer.Double.
-func zsetAppendScore(b []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(b, "nan"...)
-	case math.IsInf(f, 1):
-		return append(b, "inf"...)
-	case math.IsInf(f, -1):
-		return append(b, "-inf"...)
-	case f == 0:
-		if math.Signbit(f) {
-			return append(b, "-0"...)
-		}
-		return append(b, '0')
-	}
-	if f >= -math.MaxInt64/2 && f <= math.MaxInt64/2 {
-		if ll := int64(f); float64(ll) == f {
-			return strconv.AppendInt(b, ll, 10)
-		}
-	}
-	neg := f < 0
-	if neg {
-		b = append(b, '-')
-		f = -f
-	}
-	// Shortest digits d1d2...dn and exponent: f = 0.d1...dn × 10^(exp+1) in 'e' form d1.d2...dn e exp.
-	var tmp [32]byte
-	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64)
-	mant, expPart, _ := strings.Cut(string(e), "e")
-	digits := strings.Replace(mant, ".", "", 1)
-	sciExp, _ := strconv.Atoi(expPart)
-	nd := len(digits)
-	K := sciExp - (nd - 1) // f = digits × 10^K, as fpconv's K
-	exp := K + nd - 1
-	if exp < 0 {
-		exp = -exp
-	}
-	switch {
-	case K >= 0 && exp < nd+7:
-		b = append(b, digits...)
-		for i := 0; i < K; i++ {
-			b = append(b, '0')
-		}
-		return b
-	case K < 0 && (K > -7 || exp < 4):
-		offset := nd + K
-		if offset <= 0 {
-			b = append(b, '0', '.')
-			for i := 0; i < -offset; i++ {
-				b = append(b, '0')
-			}
-			return append(b, digits...)
-		}
-		b = append(b, digits[:offset]...)
-		b = append(b, '.')
-		return append(b, digits[offset:]...)
-	}
-	b = append(b, digits[0])
-	if nd > 1 {
-		b = append(b, '.')
-		b = append(b, digits[1:]...)
-	}
-	b = append(b, 'e')
-	if K+nd-1 < 0 {
-		b = append(b, '-')
-	} else {
-		b = append(b, '+')
-	}
-	return strconv.AppendInt(b, int64(exp), 10)
-}
+// zsetAppendScore formats a score as Redis 7.2's d2string (see resp.AppendFloat).
+func zsetAppendScore(b []byte, f float64) []byte { return resp.AppendFloat(b, f) }

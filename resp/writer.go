@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 )
@@ -112,18 +113,82 @@ func (w *Writer) Push(n int) {
 	w.header('*', int64(n))
 }
 
-// AppendFloat appends f in Redis 7.2's reply form: the shortest representation that round-trips, "inf",
-// "-inf" or "nan".
+// AppendFloat appends f as Redis 7.2's d2string/fpconv_dtoa does: "nan", "inf", "-inf", "0"/"-0"; an
+// integral value within ±2^62 as an integer; otherwise the shortest round-trip digits, laid out as a plain
+// number while the decimal exponent is small (1234567.5, 0.000003) and in scientific notation with an
+// unpadded exponent beyond (1e+21, 1e-07 is written 1e-7). Go's %g would print 1.234567e+06 for 1234567.
 func AppendFloat(b []byte, f float64) []byte {
 	switch {
+	case math.IsNaN(f):
+		return append(b, "nan"...)
 	case math.IsInf(f, 1):
 		return append(b, "inf"...)
 	case math.IsInf(f, -1):
 		return append(b, "-inf"...)
-	case math.IsNaN(f):
-		return append(b, "nan"...)
+	case f == 0:
+		if math.Signbit(f) {
+			return append(b, "-0"...)
+		}
+		return append(b, '0')
 	}
-	return strconv.AppendFloat(b, f, 'g', -1, 64)
+	if f >= -math.MaxInt64/2 && f <= math.MaxInt64/2 {
+		if ll := int64(f); float64(ll) == f {
+			return strconv.AppendInt(b, ll, 10)
+		}
+	}
+	if f < 0 {
+		b = append(b, '-')
+		f = -f
+	}
+	// Shortest digits d1.d2...dn e±X from strconv, then fpconv's layout rules.
+	var tmp, dig [32]byte
+	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64)
+	ei := bytes.IndexByte(e, 'e')
+	digits := dig[:0]
+	for _, c := range e[:ei] {
+		if c != '.' {
+			digits = append(digits, c)
+		}
+	}
+	sciExp, _ := strconv.Atoi(string(e[ei+1:]))
+	nd := len(digits)
+	k := sciExp - (nd - 1) // f = digits × 10^k
+	exp := k + nd - 1
+	if exp < 0 {
+		exp = -exp
+	}
+	switch {
+	case k >= 0 && exp < nd+7:
+		b = append(b, digits...)
+		for i := 0; i < k; i++ {
+			b = append(b, '0')
+		}
+		return b
+	case k < 0 && (k > -7 || exp < 4):
+		offset := nd + k
+		if offset <= 0 {
+			b = append(b, '0', '.')
+			for i := 0; i < -offset; i++ {
+				b = append(b, '0')
+			}
+			return append(b, digits...)
+		}
+		b = append(b, digits[:offset]...)
+		b = append(b, '.')
+		return append(b, digits[offset:]...)
+	}
+	b = append(b, digits[0])
+	if nd > 1 {
+		b = append(b, '.')
+		b = append(b, digits[1:]...)
+	}
+	b = append(b, 'e')
+	if k+nd-1 < 0 {
+		b = append(b, '-')
+	} else {
+		b = append(b, '+')
+	}
+	return strconv.AppendInt(b, int64(exp), 10)
 }
 
 // Double writes a double (RESP3 ",1.5"; RESP2 a bulk string).

@@ -42,6 +42,9 @@ func cmdPing(x *keyspace.Ctx) {
 		x.ArityError()
 		return
 	}
+	if pingInSubscribeMode(connOf(x), x) {
+		return
+	}
 	if len(x.Args) == 2 {
 		x.W.Bulk(x.Args[1])
 		return

@@ -39,6 +39,9 @@ type conn struct {
 	// blocked is set while the client waits in a blocking command (guarded by the keyspace lock).
 	blocked    *blockState
 	hangupDone chan struct{}
+	// sub is the pub/sub state once the client subscribed (its fields are guarded by the keyspace lock,
+	// its outbox by its own mutex).
+	sub *subState
 
 	lastActive atomic.Int64 // Unix ms of the last command
 	closeAfter bool         // QUIT, or a KILL of this client: close once replies are written
@@ -64,15 +67,19 @@ func (s *Server) newConn(nc net.Conn) *conn {
 }
 
 func (c *conn) close() {
-	if len(c.tx.watched) > 0 {
+	if len(c.tx.watched) > 0 || c.sub != nil {
 		c.s.ks.Mu.Lock()
 		c.s.unwatchAll(c)
+		c.s.unsubscribeAll(c)
 		c.s.ks.Mu.Unlock()
 	}
 	c.s.mu.Lock()
 	delete(c.s.clients, c.id)
 	c.s.mu.Unlock()
 	c.nc.Close()
+	if c.sub != nil {
+		c.sub.stop() // after Close, so a writer stuck on a slow peer returns
+	}
 }
 
 // serve is the connection loop. Each turn blocks for one command, then executes it and every further
@@ -184,6 +191,12 @@ func (c *conn) prepare(p engines.Preparer, args [][]byte) {
 func (c *conn) flush() bool {
 	if len(c.w.Buf) == 0 {
 		return true
+	}
+	if c.sub != nil {
+		// Once subscribed, replies and messages share the outbox so they stay in order.
+		ok := c.sub.enqueue(c, c.w.Buf)
+		c.w.Reset()
+		return ok
 	}
 	n, err := c.nc.Write(c.w.Buf)
 	c.s.stats.netOutput.Add(int64(n))

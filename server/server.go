@@ -90,6 +90,9 @@ type Server struct {
 	// last serveBlocked. Both are guarded by the keyspace lock.
 	blockedOn map[watchKey][]*conn
 	readyKeys []watchKey
+	// channels and patterns (pub/sub subscribers) are guarded by the keyspace lock.
+	channels map[string]map[*conn]bool
+	patterns map[string]map[*conn]bool
 }
 
 type serverStats struct {

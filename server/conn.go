@@ -264,7 +264,16 @@ func (c *conn) exec(args [][]byte, now time.Time) (uint64, time.Time) {
 	}
 	if msg != "" {
 		s.stats.errorReplies.Add(1)
+		s.countError([]byte(msg))
 		c.w.Error(msg)
+		return 0, now
+	}
+	if cmd.Flags&keyspace.FlagDenyOOM != 0 && s.maxMemory.Load() > 0 && s.evictIfNeeded(now) {
+		// noeviction (and any policy that found nothing to evict) refuses commands that may grow memory.
+		s.stats.errorReplies.Add(1)
+		s.countError([]byte(keyspace.ErrOOM))
+		s.cmdStat(cmd).rejected.Add(1)
+		c.w.Error(keyspace.ErrOOM)
 		return 0, now
 	}
 	c.lastActive.Store(now.UnixMilli())
@@ -316,6 +325,7 @@ func (c *conn) exec(args [][]byte, now time.Time) (uint64, time.Time) {
 	if len(c.w.Buf) > before && c.w.Buf[before] == '-' {
 		st.failed.Add(1)
 		s.stats.errorReplies.Add(1)
+		s.countError(c.w.Buf[before+1:])
 	}
 	return need, end
 }

@@ -10,6 +10,7 @@ type serverCron struct {
 	peak    atomic.Int64
 	ops     atomic.Int64
 	blocked atomic.Int64 // clients blocked in BLPOP & co (maintained by the blocking code)
+	used    atomic.Int64 // live heap after the last GC, sampled every 100 ms (maxmemory checks)
 }
 
 // runCron samples ops/s and memory every 100 ms until the server stops.
@@ -40,6 +41,11 @@ func (s *Server) runCron() {
 			if n > 0 {
 				s.cron.ops.Store(sum / int64(n))
 			}
+			if live := LiveHeap(); live != s.cron.used.Load() {
+				// A GC finished since the last sample: evictions before it are reflected now.
+				s.cron.used.Store(live)
+				s.evict.freed.Store(0)
+			}
 			s.peakMemory(UsedMemory())
 		}
 	}
@@ -64,15 +70,31 @@ func (s *Server) blockedClients() int64 { return s.cron.blocked.Load() }
 
 // maxClients is the connection limit reported by INFO and enforced at accept.
 func (s *Server) maxClients() int {
-	if s.cfg.MaxClients > 0 {
-		return s.cfg.MaxClients
+	if n := s.maxClientsV.Load(); n > 0 {
+		return int(n)
 	}
 	return 10000
 }
 
 func (s *Server) maxMemoryPolicy() string {
-	if s.cfg.MaxMemoryPolicy != "" {
-		return s.cfg.MaxMemoryPolicy
+	if p, ok := s.policy.Load().(string); ok && p != "" {
+		return p
 	}
 	return "noeviction"
 }
+
+// countError counts an error reply by its prefix (INFO errorstats); keyspace lock held.
+func (s *Server) countError(msg []byte) {
+	end := len(msg)
+	for i, c := range msg {
+		if c == ' ' || c == '\r' {
+			end = i
+			break
+		}
+	}
+	if s.errorStats == nil {
+		s.errorStats = map[string]int64{}
+	}
+	s.errorStats[string(msg[:end])]++
+}
+

@@ -75,6 +75,17 @@ func UsedMemory() int64 {
 	return int64(h)
 }
 
+// LiveHeap returns the heap bytes found live by the last garbage collection: what the data set really
+// occupies, without garbage not yet collected (maxmemory decisions use it).
+func LiveHeap() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return UsedMemory()
+	}
+	return int64(s[0].Value.Uint64())
+}
+
 // rss reads the resident set size of this process from /proc (0 where unavailable).
 func rss() int64 {
 	b, err := os.ReadFile("/proc/self/statm")
@@ -130,8 +141,8 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		w("used_memory_peak_human", human(s.peakMemory(int64(heap))))
 		w("used_memory_dataset", heap)
 		w("total_system_memory", totalSystemMemory())
-		w("maxmemory", s.cfg.MaxMemory)
-		w("maxmemory_human", human(s.cfg.MaxMemory))
+		w("maxmemory", s.maxMemory.Load())
+		w("maxmemory_human", human(s.maxMemory.Load()))
 		w("maxmemory_policy", s.maxMemoryPolicy())
 		if heap > 0 {
 			w("mem_fragmentation_ratio", fmt.Sprintf("%.2f", float64(r)/float64(heap)))
@@ -190,6 +201,15 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 			}
 			fmt.Fprintf(b, "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d\r\n",
 				r.name, calls, us, per, r.st.rejected.Load(), r.st.failed.Load())
+		}
+	case "errorstats":
+		var names []string
+		for n := range s.errorStats {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(b, "errorstat_%s:count=%d\r\n", n, s.errorStats[n])
 		}
 	case "keyspace":
 		for i := 0; i < keyspace.NumDBs; i++ {

@@ -82,6 +82,7 @@ type Server struct {
 
 	stats serverStats
 	cron  serverCron
+	evict evictState
 	// cmdStats is guarded by the keyspace lock (it is only touched while executing commands).
 	cmdStats map[*keyspace.Command]*commandStats
 	// watches (WATCH) is guarded by the keyspace lock.
@@ -90,6 +91,13 @@ type Server struct {
 	// last serveBlocked. Both are guarded by the keyspace lock.
 	blockedOn map[watchKey][]*conn
 	readyKeys []watchKey
+	// maxMemory, policy, maxClientsV and notifyFlags are settable with CONFIG SET.
+	maxMemory   atomic.Int64
+	policy      atomic.Value // string
+	maxClientsV atomic.Int64
+	notifyFlags atomic.Int64
+	// errorStats counts error replies by prefix (INFO errorstats); guarded by the keyspace lock.
+	errorStats map[string]int64
 	// channels and patterns (pub/sub subscribers) are guarded by the keyspace lock.
 	channels map[string]map[*conn]bool
 	patterns map[string]map[*conn]bool
@@ -129,6 +137,12 @@ func New(cfg Config) (*Server, error) {
 		clients: map[int64]*conn{}, closed: make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.maxMemory.Store(cfg.MaxMemory)
+	s.maxClientsV.Store(int64(cfg.MaxClients))
+	if cfg.MaxMemoryPolicy != "" {
+		s.policy.Store(cfg.MaxMemoryPolicy)
+	}
+	s.ks.Notify = s.notify
 	s.ks.OnModify = func(db int, key []byte) {
 		s.touchWatched(db, key)
 		for _, h := range modifyHooks {

@@ -109,7 +109,7 @@ func init() {
 		"tcp-keepalive": "300", "io-threads": "1", "proto-max-bulk-len": "536870912",
 		"client-query-buffer-limit": "1073741824", "lfu-log-factor": "10", "lfu-decay-time": "1",
 		"client-output-buffer-limit": "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-		"latency-tracking": "yes", "protected-mode": "yes", "requirepass": "", "maxmemory-clients": "0",
+		"latency-tracking":           "yes", "protected-mode": "yes", "requirepass": "", "maxmemory-clients": "0",
 	} {
 		tunables[name] = def
 		n := name

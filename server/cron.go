@@ -97,4 +97,3 @@ func (s *Server) countError(msg []byte) {
 	}
 	s.errorStats[string(msg[:end])]++
 }
-

@@ -353,4 +353,3 @@ func pingInSubscribeMode(c *conn, x *keyspace.Ctx) bool {
 	}
 	return true
 }
-

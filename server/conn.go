@@ -319,6 +319,9 @@ func (c *conn) exec(args [][]byte, now time.Time) (uint64, time.Time) {
 	}
 	end := time.Now()
 	elapsed := end.Sub(now)
+	if elapsed > 10*time.Microsecond && cmd.Flags&keyspace.FlagSkipSlowlog == 0 {
+		s.slowlogMaybe(c, args, elapsed)
+	}
 	st := s.cmdStat(cmd)
 	st.calls.Add(1)
 	st.usec.Add(elapsed.Microseconds())

@@ -80,9 +80,10 @@ type Server struct {
 	clients map[int64]*conn
 	nextID  int64
 
-	stats serverStats
-	cron  serverCron
-	evict evictState
+	stats   serverStats
+	cron    serverCron
+	evict   evictState
+	slowlog slowlog
 	// cmdStats is guarded by the keyspace lock (it is only touched while executing commands).
 	cmdStats map[*keyspace.Command]*commandStats
 	// watches (WATCH) is guarded by the keyspace lock.

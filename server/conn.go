@@ -325,6 +325,9 @@ func (c *conn) exec(args [][]byte, now time.Time) (uint64, time.Time) {
 	st := s.cmdStat(cmd)
 	st.calls.Add(1)
 	st.usec.Add(elapsed.Microseconds())
+	if s.metrics != nil {
+		s.metrics.observe(st, cmd, elapsed.Seconds())
+	}
 	if len(c.w.Buf) > before && c.w.Buf[before] == '-' {
 		st.failed.Add(1)
 		s.stats.errorReplies.Add(1)

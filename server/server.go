@@ -84,6 +84,8 @@ type Server struct {
 	cron    serverCron
 	evict   evictState
 	slowlog slowlog
+	// metrics is set by EnableMetrics (guarded by the keyspace lock).
+	metrics *promMetrics
 	// cmdStats is guarded by the keyspace lock (it is only touched while executing commands).
 	cmdStats map[*keyspace.Command]*commandStats
 	// watches (WATCH) is guarded by the keyspace lock.

@@ -3,12 +3,15 @@ package server
 import (
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kvlab/kvlab/keyspace"
 )
 
 // commandStats are the per-command figures of INFO commandstats.
 type commandStats struct {
 	calls, usec, rejected, failed atomic.Int64
+	hist                          prometheus.Observer // set when metrics are enabled
 }
 
 // cmdStat returns cmd's stats; called with the keyspace lock held, which guards the map.

@@ -76,6 +76,9 @@ var serveConfigHooks []func(*cli.Context, *server.Config) error
 // extraServeFlags are flags other files add to `kvlab serve`.
 var extraServeFlags []cli.Flag
 
+// serveStartHooks run once the server listens (metrics endpoints and the like).
+var serveStartHooks []func(*cli.Context, *server.Server) error
+
 func init() {
 	_ = resp.DefaultLimits
 	register(&cli.Command{
@@ -109,6 +112,12 @@ func init() {
 			if err := srv.Start(); err != nil {
 				srv.Close()
 				return cli.Exit(err.Error(), 1)
+			}
+			for _, h := range serveStartHooks {
+				if err := h(c, srv); err != nil {
+					srv.Close()
+					return cli.Exit(err.Error(), 1)
+				}
 			}
 			// The ready line: tests and scripts read the bound address from it.
 			fmt.Fprintf(c.App.Writer, "kvlab %s ready to accept connections on %s (engine %s)\n", version, srv.Addr(), cfg.Engine)

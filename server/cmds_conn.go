@@ -10,6 +10,13 @@ import (
 )
 
 func init() {
+	defer func() {
+		client := keyspace.Lookup([]byte("client"))
+		for name, c := range clientCtlSubcommands {
+			c.Parent = client
+			client.Subcommands[name] = c
+		}
+	}()
 	const f, st, ld = keyspace.FlagFast, keyspace.FlagStale, keyspace.FlagLoading
 	conn := keyspace.CatConnection
 	g := "connection"

@@ -36,6 +36,10 @@ type conn struct {
 	lastCmd atomic.Pointer[keyspace.Command]
 
 	tx txState // MULTI/WATCH state
+	// CLIENT REPLY state: replyMode "", "on", "off" or "skip"; muting while a muted command runs.
+	replyMode string
+	skipOnce  bool
+	muting    bool
 	// blocked is set while the client waits in a blocking command (guarded by the keyspace lock).
 	blocked    *blockState
 	hangupDone chan struct{}
@@ -98,6 +102,7 @@ func (c *conn) serve() {
 			return
 		}
 		var need uint64
+		s.waitUnpaused(s.ctx, args)
 		if preparer != nil {
 			c.prepare(preparer, args)
 		}
@@ -321,6 +326,9 @@ func (c *conn) exec(args [][]byte, now time.Time) (uint64, time.Time) {
 	elapsed := end.Sub(now)
 	if elapsed > 10*time.Microsecond && cmd.Flags&keyspace.FlagSkipSlowlog == 0 {
 		s.slowlogMaybe(c, args, elapsed)
+		if elapsed >= 100*time.Millisecond {
+			s.latencyRecord(elapsed.Milliseconds())
+		}
 	}
 	st := s.cmdStat(cmd)
 	st.calls.Add(1)

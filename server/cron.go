@@ -47,6 +47,9 @@ func (s *Server) runCron() {
 				s.evict.freed.Store(0)
 			}
 			s.peakMemory(UsedMemory())
+			if i%10 == 0 {
+				s.closeIdleClients()
+			}
 		}
 	}
 }

@@ -84,6 +84,9 @@ type Server struct {
 	cron    serverCron
 	evict   evictState
 	slowlog slowlog
+	pause   pauseState
+	latMu   sync.Mutex // guards latency
+	latency map[string]*latencyEvent
 	// metrics is set by EnableMetrics (guarded by the keyspace lock).
 	metrics *promMetrics
 	// cmdStats is guarded by the keyspace lock (it is only touched while executing commands).

@@ -68,7 +68,7 @@ func dialRaw(t testing.TB, addr string) *rawClient {
 	return &rawClient{nc: nc, rr: resp.NewReplyReader(bufio.NewReader(nc))}
 }
 
-func (c *rawClient) do(t testing.TB, args ...string) resp.Value {
+func (c *rawClient) Do(t testing.TB, args ...string) resp.Value {
 	t.Helper()
 	c.nc.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.nc.Write(resp.AppendCommandStrings(nil, args...)); err != nil {
@@ -137,9 +137,9 @@ func specLiteral(t *testing.T, name string, v resp.Value) string {
 func TestKeySpecTable(t *testing.T) {
 	addr := startRedis(t)
 	c := dialRaw(t, addr)
-	c.do(t, "HELLO", "3")
-	version := string(asMap(c.do(t, "HELLO", "3"))["version"].Str)
-	all := c.do(t, "COMMAND")
+	c.Do(t, "HELLO", "3")
+	version := string(asMap(c.Do(t, "HELLO", "3"))["version"].Str)
+	all := c.Do(t, "COMMAND")
 	entries := map[string]string{}
 	var walk func(v resp.Value)
 	walk = func(v resp.Value) {

@@ -290,7 +290,13 @@ func (s *Selector) CommandRules() string {
 	return b.String()
 }
 
+// String is the pattern as a rule. A read-write "*" pattern is written %RW~* rather than Redis's ~*:
+// "~*" reads back as allkeys, which refuses any later pattern, so Redis's ACL LIST of such a user (e.g.
+// "%RW~* %R~x") cannot be loaded again; kvlab's can.
 func (p KeyPattern) String() string {
+	if p.Perm == PermAll && p.Pattern == "*" {
+		return "%RW~*"
+	}
 	switch p.Perm {
 	case PermRead:
 		return "%R~" + p.Pattern

@@ -226,7 +226,12 @@ func (u *User) set(op string) error {
 		return ErrNoSuchPassword
 	case op[0] == '(' && op[len(op)-1] == ')':
 		s := newSelector()
-		for _, sop := range strings.Fields(op[1 : len(op)-1]) {
+		for _, sop := range asciiFields(op[1 : len(op)-1]) {
+			if strings.HasSuffix(sop, ")") {
+				// "&x)" would end the selector early when its description is read back (Redis accepts it
+				// and then cannot load its own ACL LIST).
+				return ErrSyntax
+			}
 			if err := s.set(sop); err != nil {
 				return err
 			}
@@ -287,4 +292,16 @@ func (u *User) Check(cmd *keyspace.Command, args [][]byte) (Denial, int) {
 		}
 	}
 	return relevant, lastIdx
+}
+
+// asciiFields splits s at runs of the bytes C's isspace accepts (not at Unicode spaces, which patterns
+// may contain).
+func asciiFields(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool {
+		switch r {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+			return true
+		}
+		return false
+	})
 }

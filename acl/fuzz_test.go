@@ -172,11 +172,15 @@ func TestRandomRules(t *testing.T) {
 	}
 	cats := append([]string{"all", "nosuch"}, keyspace.CategoryNames...)
 	atoms := []func(r *rand.Rand) string{
-		func(r *rand.Rand) string { return []string{"on", "off", "nopass", "resetpass", "reset", "allkeys", "resetkeys", "allchannels", "resetchannels", "allcommands", "nocommands", "clearselectors", "sanitize-payload", "skip-sanitize-payload", "token", "notoken", ""}[r.IntN(17)] },
+		func(r *rand.Rand) string {
+			return []string{"on", "off", "nopass", "resetpass", "reset", "allkeys", "resetkeys", "allchannels", "resetchannels", "allcommands", "nocommands", "clearselectors", "sanitize-payload", "skip-sanitize-payload", "token", "notoken", ""}[r.IntN(17)]
+		},
 		func(r *rand.Rand) string { return ">" + []string{"a", "b", "pw", ""}[r.IntN(4)] },
 		func(r *rand.Rand) string { return "<" + []string{"a", "b", "pw"}[r.IntN(3)] },
 		func(r *rand.Rand) string { return "#" + acl.HashPassword([]byte{byte('a' + r.IntN(3))}) },
-		func(r *rand.Rand) string { return []string{"~", "%R~", "%W~", "%RW~", "%"}[r.IntN(5)] + []string{"*", "a*", "k?", "[ab]", ""}[r.IntN(5)] },
+		func(r *rand.Rand) string {
+			return []string{"~", "%R~", "%W~", "%RW~", "%"}[r.IntN(5)] + []string{"*", "a*", "k?", "[ab]", ""}[r.IntN(5)]
+		},
 		func(r *rand.Rand) string { return "&" + []string{"*", "news.*", "c", ""}[r.IntN(4)] },
 		func(r *rand.Rand) string { return []string{"+", "-"}[r.IntN(2)] + names[r.IntN(len(names))] },
 		func(r *rand.Rand) string { return []string{"+", "-"}[r.IntN(2)] + "@" + cats[r.IntN(len(cats))] },

@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # Packages with concurrency run under the race detector in `make test`.
 RACE_PKGS := ./resp/... ./keyspace/... ./engines/... ./server/... ./loadgen/... ./benchrun/...
 
-.PHONY: all build run test testrace vet lint fmt-check fuzz-smoke bench bench-redis crash-test stress clean deps-redis
+.PHONY: report-check all build run test testrace vet lint fmt-check fuzz-smoke bench bench-redis crash-test stress clean deps-redis
 
 all: build
 
@@ -51,6 +51,10 @@ deps-redis:
 ## bench-redis: kvlab vs redis-server side by side with redis-benchmark (installs redis if missing)
 bench-redis: build deps-redis
 	./scripts/bench-redis.sh
+
+## report-check: a real benchmark's HTML report opened in headless Chromium (installs chromium if missing)
+report-check: build
+	./scripts/report-check.sh
 
 clean:
 	rm -rf bin

@@ -1,0 +1,56 @@
+package results
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestReportMarkdownGolden pins the Markdown report (go test ./results -run ReportMarkdown -update).
+func TestReportMarkdownGolden(t *testing.T) {
+	rs := []*Result{fake(t, "memory", 120000, 300, 21), fake(t, "wal", 60000, 900, 22)}
+	rs[1].SLOs = []SLOResult{{Op: "get", Percentile: 99, LimitUS: 2000, MeasuredUS: 2500, Met: false}}
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, rs); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "report.md")
+	if *update {
+		os.WriteFile(golden, b.Bytes(), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if b.String() != string(want) {
+		t.Fatalf("report differs from %s:\n%s", golden, b.String())
+	}
+}
+
+// TestReportHTMLSelfContained: the HTML report holds its charts inline and loads nothing from elsewhere.
+func TestReportHTMLSelfContained(t *testing.T) {
+	rs := []*Result{fake(t, "memory", 120000, 300, 21), fake(t, "wal", 60000, 900, 22)}
+	for _, r := range rs {
+		r.Timeline = []TimelinePoint{{T: 0, OpsPerSec: 1000, P99US: 900}, {T: 1, OpsPerSec: 1100, P99US: 800}}
+		r.Server.Samples = []ServerSample{{T: 0, UsedMemory: 1 << 20, RSS: 2 << 20}, {T: 1, UsedMemory: 2 << 20, RSS: 3 << 20}}
+	}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, rs); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if n := strings.Count(page, "<svg"); n != 5 {
+		t.Fatalf("%d inline SVG charts, want 5", n)
+	}
+	local := strings.NewReplacer("http://www.w3.org/2000/svg", "", "http://www.w3.org/1999/xlink", "").Replace(page)
+	for _, bad := range []string{"<script src", "http://", "https://", "<link "} {
+		if strings.Contains(local, bad) {
+			t.Fatalf("report references %q: it must work offline", bad)
+		}
+	}
+	if !strings.Contains(page, "<table>") || !strings.Contains(page, "wal vs memory") {
+		t.Fatal("tables missing")
+	}
+}

@@ -89,7 +89,9 @@ func WriteHTML(w io.Writer, rs []*Result) error {
 		draw  func([]*Result) (*plot.Plot, error)
 	}{
 		{"Latency by percentile", spectrumPlot},
-		{"Throughput over time", func(rs []*Result) (*plot.Plot, error) { return timelinePlot(rs, "ops/s", func(p TimelinePoint) float64 { return p.OpsPerSec }) }},
+		{"Throughput over time", func(rs []*Result) (*plot.Plot, error) {
+			return timelinePlot(rs, "ops/s", func(p TimelinePoint) float64 { return p.OpsPerSec })
+		}},
 		{"p99 latency over time", func(rs []*Result) (*plot.Plot, error) {
 			return timelinePlot(rs, "p99 (ms)", func(p TimelinePoint) float64 { return p.P99US / 1000 })
 		}},
@@ -284,4 +286,3 @@ func markdownTablesToHTML(md string) string {
 	}
 	return b.String()
 }
-

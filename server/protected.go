@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/kvlab/kvlab/acl"
@@ -69,7 +70,9 @@ func isLoopback(a net.Addr) bool {
 // that can destroy the message in flight.
 func refuse(nc net.Conn, msg string, deadline time.Time) {
 	nc.SetDeadline(deadline)
-	nc.Write([]byte(msg))
+	if msg != "" {
+		nc.Write([]byte(msg))
+	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.CloseWrite()
 	} else if tc, ok := nc.(*tls.Conn); ok {
@@ -156,27 +159,79 @@ func (sc *secConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// handshake completes a TLS handshake within handshakeTimeout. A client that sent clear text gets a
-// clear-text error; every failure is logged once and ends the connection quietly.
+// handshake completes a TLS handshake within handshakeTimeout. A client that speaks clear text (its first
+// byte is not a TLS handshake record's) gets clear-text errors; every failure is logged once and ends the
+// connection quietly.
 func (sc *secConn) handshake() error {
 	tc, ok := sc.Conn.(*tls.Conn)
 	if !ok {
 		return nil
 	}
-	tc.SetDeadline(time.Now().Add(handshakeTimeout))
+	deadline := time.Now().Add(handshakeTimeout)
+	raw := tc.NetConn()
+	if first, err := peekByte(raw, deadline); err == nil && first != 0x16 {
+		sc.st.s.Logf("client addr=%s sent clear text to a TLS port; closing", sc.RemoteAddr())
+		answerPlain(raw)
+		return io.EOF
+	}
+	tc.SetDeadline(deadline)
 	err := tc.Handshake()
 	if err == nil {
 		tc.SetDeadline(time.Time{})
 		return nil
 	}
-	var rhe tls.RecordHeaderError
-	if errors.As(err, &rhe) && rhe.Conn != nil {
-		sc.st.s.Logf("client addr=%s sent clear text to a TLS port; closing", sc.RemoteAddr())
-		refuse(rhe.Conn, notTLSMsg, time.Now().Add(time.Second))
-	} else if !sc.st.s.closing.Load() {
+	if !sc.st.s.closing.Load() {
 		sc.st.s.Logf("client addr=%s: TLS handshake failed: %v", sc.RemoteAddr(), err)
 	}
 	return io.EOF
+}
+
+// peekByte waits (until deadline) for the first byte of nc and returns it without consuming it.
+func peekByte(nc net.Conn, deadline time.Time) (byte, error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return 0, errors.ErrUnsupported
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	nc.SetReadDeadline(deadline)
+	defer nc.SetReadDeadline(time.Time{})
+	var b [1]byte
+	var n int
+	var rerr error
+	err = raw.Read(func(fd uintptr) bool {
+		n, _, rerr = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
+		return !errors.Is(rerr, syscall.EAGAIN)
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr != nil:
+		return 0, rerr
+	case n == 0:
+		return 0, io.EOF
+	}
+	return b[0], nil
+}
+
+// answerPlain replies notTLSMsg in clear text to each of the first few commands a plain-text client sends
+// to a TLS port (whatever a client library sends first, its caller sees the message), then closes.
+func answerPlain(nc net.Conn) {
+	nc.SetDeadline(time.Now().Add(2 * time.Second))
+	lim := resp.Limits{MaxBulkLen: 64 << 10, MaxMultibulkLen: 64, MaxQueryBuffer: 64 << 10, MaxInlineLen: 4 << 10}
+	rd := resp.NewReader(nc, lim)
+	for range 8 {
+		if _, err := rd.ReadCommand(); err != nil {
+			break
+		}
+		if _, err := nc.Write([]byte(notTLSMsg)); err != nil {
+			break
+		}
+		nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond)) // a client's next command follows quickly
+	}
+	refuse(nc, "", time.Now().Add(time.Second))
 }
 
 // ipFailures counts failed AUTH attempts per client IP over a sliding ten minutes, so that reconnecting

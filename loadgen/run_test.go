@@ -107,11 +107,13 @@ func TestOpenLoopPacing(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := float64(res.Total.Count)
-	if got < 3800 || got > 4200 {
-		t.Fatalf("open loop at 2000 ops/s for 2s completed %v operations, want 4000 ±5%%", got)
+	// ±7% overall and ±15% per second leave room for a loaded CI machine; a closed loop against this
+	// server would do tens of thousands of operations per second, so pacing is what keeps it near 2000.
+	if got < 3720 || got > 4280 {
+		t.Fatalf("open loop at 2000 ops/s for 2s completed %v operations, want 4000 ±7%%", got)
 	}
 	for _, p := range res.Timeline {
-		if p.OpsPerSec < 1800 || p.OpsPerSec > 2200 {
+		if p.OpsPerSec < 1700 || p.OpsPerSec > 2300 {
 			t.Errorf("second %d: %v ops/s, want ~2000", p.T, p.OpsPerSec)
 		}
 	}

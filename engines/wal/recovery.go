@@ -245,7 +245,12 @@ func (e *Engine) recover() error {
 			f.Close()
 			return fmt.Errorf("wal: fsync %s: %w", last.path, err)
 		}
-		e.log.f, e.log.seg, e.log.size, e.log.synced = f, last, last.size, last.size
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("wal: open log segment: %w", err)
+		}
+		e.log.f, e.log.seg, e.log.size, e.log.alloc, e.log.synced = f, last, last.size, st.Size(), last.size
 	}
 	rs.NextLSN = next
 	rs.Total = time.Since(start)
@@ -363,6 +368,9 @@ func (e *Engine) replay(ks *keyspace.Keyspace, segs []segment, snapLSN uint64, q
 			rs.LogRecords++
 		}
 		if bad == nil {
+			if !errors.Is(r.Err(), record.ErrTorn) {
+				seg.size = r.Offset() // the records' end, before any preallocated zeros
+			}
 			if newest {
 				lastNext = segLast + 1
 			}

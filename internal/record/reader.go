@@ -30,8 +30,12 @@ func NewReader(file string, buf []byte, firstLSN uint64) *Reader {
 	return r
 }
 
-// Offset returns the offset just past the last record returned: the length of the file's good prefix.
+// Offset returns the offset just past the last record returned: the length of the file's good prefix
+// (which excludes zero-filled space at the end).
 func (r *Reader) Offset() int64 { return int64(r.off) }
+
+// Err returns what ended reading: nil while records remain, io.EOF at the clean end, or the damage.
+func (r *Reader) Err() error { return r.err }
 
 // Next returns the next record. At the clean end of the file it returns io.EOF; on damage it returns a
 // *TornError or *CorruptError (see the package doc for how they are told apart), and so on for every
@@ -50,6 +54,11 @@ func (r *Reader) Next() (Record, error) {
 		}
 	}
 	if problem != "" {
+		if allZero(r.buf[r.off:]) {
+			// Space the writer preallocated and never used: the clean end of the file.
+			r.err = io.EOF
+			return Record{}, io.EOF
+		}
 		r.err = r.damage(problem)
 		return Record{}, r.err
 	}
@@ -57,6 +66,21 @@ func (r *Reader) Next() (Record, error) {
 	r.off += HeaderSize + len(rec.Payload)
 	r.lastLSN = max(r.lastLSN, rec.LSN)
 	return rec, nil
+}
+
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // damage classifies the damaged record at r.off. It looks ahead for well-formed records: a sync record

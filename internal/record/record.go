@@ -24,6 +24,10 @@
 //     looks ahead for later valid records; if any sync record claims an offset beyond X, the damaged bytes
 //     had been synced, so this is not a torn write but corruption (a flipped bit, a bad sector, an edit).
 //
+// Writers may preallocate a file by filling it with zeros ahead of the records (so that appending does not
+// change the file's size and fdatasync need not commit metadata); zero bytes from the end of the last
+// record to the end of the file read as the clean end of the file.
+//
 // The reader never guesses silently: both errors carry the file name and the offset of the first damaged
 // byte, and TornError also says how many well-formed but unsynced records it found after the damage.
 package record

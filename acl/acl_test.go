@@ -119,7 +119,9 @@ func TestSetUserErrors(t *testing.T) {
 	}
 }
 
-func resolve(t *testing.T, line string) (*keyspace.Command, [][]byte) {
+func splitRules(s string) []string { return strings.Fields(s) }
+
+func resolve(t testing.TB, line string) (*keyspace.Command, [][]byte) {
 	t.Helper()
 	var args [][]byte
 	for _, f := range strings.Fields(line) {

@@ -188,7 +188,8 @@ func variableFlags(name string, args [][]byte, spec KeyFlags) KeyFlags {
 // specifications of the command, and for commands Redis 7.0 lacks from the command's flags (a read needs
 // read access, a write both).
 func CommandKeys(cmd *keyspace.Command, args [][]byte, buf []KeyRef) []KeyRef {
-	idx := cmd.KeyIndexes(args)
+	var ibuf [16]int
+	idx := keyIndexes(cmd, args, ibuf[:0])
 	if len(idx) == 0 {
 		return buf
 	}
@@ -226,9 +227,28 @@ func CommandKeys(cmd *keyspace.Command, args [][]byte, buf []KeyRef) []KeyRef {
 			continue // a channel or other name that only routes like a key (SPUBLISH)
 		}
 		if flags&KeyVariableFlags != 0 {
-			flags = variableFlags(cmd.FullName(), args, flags)
+			flags = variableFlags(cmd.Name, args, flags)
 		}
 		buf = append(buf, KeyRef{i, flags.Perm()})
+	}
+	return buf
+}
+
+// keyIndexes is cmd.KeyIndexes without allocating for the commands whose keys sit at fixed positions.
+func keyIndexes(cmd *keyspace.Command, args [][]byte, buf []int) []int {
+	if cmd.Keys != nil {
+		return cmd.Keys(args)
+	}
+	if cmd.FirstKey <= 0 {
+		return buf
+	}
+	last := cmd.LastKey
+	if last < 0 {
+		last = len(args) + last
+	}
+	step := max(cmd.Step, 1)
+	for i := cmd.FirstKey; i <= last && i < len(args); i += step {
+		buf = append(buf, i)
 	}
 	return buf
 }

@@ -389,24 +389,25 @@ func (s *Selector) checkChannel(ch []byte, pattern bool) bool {
 }
 
 // check decides one call against this selector (Redis's ACLSelectorCheckCmd); on denial it returns the
-// reason and the argument index of the offending key or channel.
-func (s *Selector) check(q *query) (Denial, int) {
-	if q.id < 0 {
-		if !s.future && q.cmd.Flags&keyspace.FlagNoAuth == 0 {
+// reason and the argument index of the offending key or channel. id is the command's bit (-1 for a
+// command unknown to the table); keys and channels are the call's references.
+func (s *Selector) check(cmd *keyspace.Command, id int, args [][]byte, keys []KeyRef, chans []ChannelRef) (Denial, int) {
+	if id < 0 {
+		if !s.future && cmd.Flags&keyspace.FlagNoAuth == 0 {
 			return DeniedCommand, 0
 		}
-	} else if !s.allCommands && q.cmd.Flags&keyspace.FlagNoAuth == 0 && !s.bit(q.id) {
-		fa := s.firstArgs[q.id]
+	} else if !s.allCommands && cmd.Flags&keyspace.FlagNoAuth == 0 && !s.bit(id) {
+		fa := s.firstArgs[id]
 		idx := 1
-		if q.cmd.Parent != nil {
+		if cmd.Parent != nil {
 			idx = 2
 		}
-		if fa == nil || idx >= len(q.args) {
+		if fa == nil || idx >= len(args) {
 			return DeniedCommand, 0
 		}
 		ok := false
 		for _, a := range fa {
-			if keyspace.EqualFold(q.args[idx], a) {
+			if keyspace.EqualFold(args[idx], a) {
 				ok = true
 				break
 			}
@@ -416,47 +417,18 @@ func (s *Selector) check(q *query) (Denial, int) {
 		}
 	}
 	if !s.allKeys {
-		for _, k := range q.keyRefs() {
-			if !s.checkKey(q.args[k.Pos], k.Perm) {
+		for _, k := range keys {
+			if !s.checkKey(args[k.Pos], k.Perm) {
 				return DeniedKey, k.Pos
 			}
 		}
 	}
 	if !s.allChannels {
-		for _, c := range q.channelRefs() {
-			if !s.checkChannel(q.args[c.Pos], c.Pattern) {
+		for _, c := range chans {
+			if !s.checkChannel(args[c.Pos], c.Pattern) {
 				return DeniedChannel, c.Pos
 			}
 		}
 	}
 	return Allowed, 0
-}
-
-// query is one call being checked; key and channel references are computed once for all selectors.
-type query struct {
-	cmd       *keyspace.Command
-	id        int
-	args      [][]byte
-	keys      []KeyRef
-	keysDone  bool
-	chans     []ChannelRef
-	chansDone bool
-	keyBuf    [8]KeyRef
-	chanBuf   [4]ChannelRef
-}
-
-func (q *query) keyRefs() []KeyRef {
-	if !q.keysDone {
-		q.keys = CommandKeys(q.cmd, q.args, q.keyBuf[:0])
-		q.keysDone = true
-	}
-	return q.keys
-}
-
-func (q *query) channelRefs() []ChannelRef {
-	if !q.chansDone {
-		q.chans = CommandChannels(q.cmd, q.args, q.chanBuf[:0])
-		q.chansDone = true
-	}
-	return q.chans
 }

@@ -280,10 +280,25 @@ func (u *User) Check(cmd *keyspace.Command, args [][]byte) (Denial, int) {
 	if !known {
 		id = -1 // registered after the table was built: only selectors based on +@all allow it
 	}
-	q := query{cmd: cmd, id: id, args: args}
+	// Key and channel references are computed once, and only if some selector restricts them.
+	var kbuf [8]KeyRef
+	var cbuf [4]ChannelRef
+	var keys []KeyRef
+	var chans []ChannelRef
+	needKeys, needChans := false, false
+	for _, s := range u.selectors {
+		needKeys = needKeys || !s.allKeys
+		needChans = needChans || !s.allChannels
+	}
+	if needKeys {
+		keys = CommandKeys(cmd, args, kbuf[:0])
+	}
+	if needChans {
+		chans = CommandChannels(cmd, args, cbuf[:0])
+	}
 	relevant, lastIdx := DeniedCommand, 0
 	for _, s := range u.selectors {
-		d, idx := s.check(&q)
+		d, idx := s.check(cmd, id, args, keys, chans)
 		if d == Allowed {
 			return Allowed, 0
 		}

@@ -113,17 +113,8 @@ func init() {
 
 // hashOf returns the hash at key for reading (nil when missing); wrong=true after replying WRONGTYPE.
 func (c *Ctx) hashOf(key []byte, write bool) (h *Hash, o *Object, wrong bool) {
-	if write {
-		o = c.LookupWrite(key)
-	} else {
-		o = c.Lookup(key)
-	}
-	if o == nil {
-		return nil, nil, false
-	}
-	if o.Type != TypeHash {
-		c.Error(ErrWrongType)
-		return nil, nil, true
+	if o, wrong = c.LookupTyped(key, TypeHash, write); o == nil {
+		return nil, nil, wrong
 	}
 	return o.Val.(*Hash), o, false
 }

@@ -216,6 +216,25 @@ func (c *Ctx) LookupWrite(key []byte) *Object {
 	return o
 }
 
+// LookupTyped returns the live object of key when it holds type t (read or write lookup). It returns nil
+// for a missing key, and wrong=true, after replying WRONGTYPE, for another type: the opening of nearly
+// every data-type handler.
+func (c *Ctx) LookupTyped(key []byte, t Type, write bool) (o *Object, wrong bool) {
+	if write {
+		o = c.LookupWrite(key)
+	} else {
+		o = c.Lookup(key)
+	}
+	if o == nil {
+		return nil, false
+	}
+	if o.Type != t {
+		c.Error(ErrWrongType)
+		return nil, true
+	}
+	return o, false
+}
+
 // Exists reports whether key is live, without touching its access recency (EXISTS, TYPE-less checks).
 func (c *Ctx) Exists(key []byte) bool {
 	o := c.DB.d.get(key)

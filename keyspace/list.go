@@ -179,17 +179,8 @@ func init() {
 }
 
 func (c *Ctx) listOf(key []byte, write bool) (l *List, o *Object, wrong bool) {
-	if write {
-		o = c.LookupWrite(key)
-	} else {
-		o = c.Lookup(key)
-	}
-	if o == nil {
-		return nil, nil, false
-	}
-	if o.Type != TypeList {
-		c.Error(ErrWrongType)
-		return nil, nil, true
+	if o, wrong = c.LookupTyped(key, TypeList, write); o == nil {
+		return nil, nil, wrong
 	}
 	return o.Val.(*List), o, false
 }

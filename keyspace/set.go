@@ -149,17 +149,8 @@ func numKeysAt(i int) func(args [][]byte) []int {
 }
 
 func (c *Ctx) setOf(key []byte, write bool) (s *Set, o *Object, wrong bool) {
-	if write {
-		o = c.LookupWrite(key)
-	} else {
-		o = c.Lookup(key)
-	}
-	if o == nil {
-		return nil, nil, false
-	}
-	if o.Type != TypeSet {
-		c.Error(ErrWrongType)
-		return nil, nil, true
+	if o, wrong = c.LookupTyped(key, TypeSet, write); o == nil {
+		return nil, nil, wrong
 	}
 	return o.Val.(*Set), o, false
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -332,12 +331,4 @@ func (st *security) killUsers(self *conn, users []*acl.User) {
 			c.kill(self)
 		}
 	}
-}
-
-// remoteIP returns the IP of an address ("" when it has none).
-func remoteIP(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.IP.String()
-	}
-	return ""
 }

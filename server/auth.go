@@ -62,13 +62,7 @@ func (st *security) authenticate(c *conn, sc *secConn, cmdName, user, pass []byt
 	if d := authDelay(n); d > 0 {
 		sc.notBefore.Store(now.Add(d).UnixNano())
 	}
-	st.denied[acl.DeniedAuth].Add(1)
-	ctx := "toplevel"
-	if c.tx.active {
-		ctx = "multi"
-	}
-	st.log.Add(acl.LogEntry{Reason: acl.DeniedAuth, Context: ctx, Object: string(cmdName), Username: string(user),
-		Updated: now.UnixMilli(), ClientInfo: c.clientLine(string(keyspace.Lookup(cmdName).FullName()))})
+	st.record(c, acl.DeniedAuth, keyspace.Lookup(cmdName), [][]byte{cmdName}, 0, string(user), now)
 	return false
 }
 

@@ -19,7 +19,7 @@ var _ = func() int {
 		&cli.StringFlag{Name: "requirepass", EnvVars: []string{"KVLAB_REQUIREPASS"}, Usage: "password of the default user (like Redis's requirepass; also read from $KVLAB_REQUIREPASS, which keeps it out of ps)"},
 		&cli.StringFlag{Name: "aclfile", Usage: "ACL file in Redis's format (\"user alice on >pw ~app:* +@all\" per line), loaded at start and used by ACL LOAD / ACL SAVE"},
 		&cli.StringFlag{Name: "protected-mode", Value: "yes", Usage: "yes: while the default user has no password, accept only loopback clients (Redis's protected mode); no: accept everyone"},
-		&cli.StringFlag{Name: "token-key-file", Usage: "HMAC key for short-lived tokens (see `kvlab token`); users with the \"token\" ACL rule accept AUTH <user> <token>"},
+		&cli.StringFlag{Name: "token-key-file", Usage: "HMAC key for short-lived tokens (minted with kvlab token); users with the \"token\" ACL rule accept AUTH <user> <token>"},
 		&cli.StringFlag{Name: "tls-cert", Usage: "TLS certificate (PEM); with --tls-key serves TLS 1.2+ on --addr, or on --tls-addr when given; SIGHUP reloads the files"},
 		&cli.StringFlag{Name: "tls-key", Usage: "TLS private key (PEM)"},
 		&cli.StringFlag{Name: "tls-ca", Usage: "CA certificates (PEM) that client certificates must chain to"},

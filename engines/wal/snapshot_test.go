@@ -1,0 +1,160 @@
+package wal
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/kvlab/kvlab/keyspace"
+)
+
+// preload fills database db with n string keys prefix0..prefixN with MSET (100 keys per command).
+func preload(t testing.TB, x *execer, db, n int, prefix string) {
+	t.Helper()
+	x.do(t, "SELECT", strconv.Itoa(db))
+	for i := 0; i < n; i += 100 {
+		args := []string{"MSET"}
+		for j := i; j < min(i+100, n); j++ {
+			args = append(args, prefix+strconv.Itoa(j), "value-"+strconv.Itoa(j))
+		}
+		x.do(t, args...)
+	}
+	x.do(t, "SELECT", "0")
+}
+
+// A snapshot taken while writers run is exactly the data set as of its LSN: it equals the replay of the
+// log's first LSN records, although keys were modified, deleted, renamed, moved between databases,
+// flushed and swapped while it walked the keyspace (copy-on-write per key).
+func TestSnapshotPointInTime(t *testing.T) {
+	dir := t.TempDir()
+	e := openEngine(t, dir, "fsync=no")
+	h := &history{recs: map[uint64]histRec{}}
+	x := newExecer(e)
+	x.history = h
+	const n = 150_000
+	preload(t, x, 0, n, "p")
+	preload(t, x, 1, 20_000, "q")
+	preload(t, x, 3, 20_000, "r")
+
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var during atomic.Int64 // writes that ran while the snapshot was running
+	started := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w := newExecer(e)
+		w.history = h
+		r := rand.New(rand.NewPCG(1, 2))
+		<-started
+		for i := 0; !stop.Load(); i++ {
+			k := "p" + strconv.Itoa(r.IntN(n))
+			var cmd []string
+			switch i {
+			case 50:
+				cmd = []string{"SWAPDB", "1", "2"}
+			case 100:
+				w.do(t, "SELECT", "3")
+				w.do(t, "FLUSHDB")
+				w.do(t, "SET", "r1", "new after flush")
+				cmd = []string{"SELECT", "0"}
+			case 150:
+				cmd = []string{"MOVE", k, "5"}
+			default:
+				switch r.IntN(6) {
+				case 0:
+					cmd = []string{"SET", k, "changed"}
+				case 1:
+					cmd = []string{"DEL", k}
+				case 2:
+					cmd = []string{"APPEND", k, "+more"}
+				case 3:
+					cmd = []string{"RENAME", k, "renamed" + strconv.Itoa(i)}
+				case 4:
+					cmd = []string{"PEXPIRE", k, "3600000"}
+				default:
+					cmd = randomCommand(r)
+				}
+			}
+			w.do(t, cmd...)
+			e.snap.mu.Lock()
+			if e.snap.running {
+				during.Add(1)
+			}
+			e.snap.mu.Unlock()
+		}
+	}()
+	if err := e.Snapshot(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	close(started)
+	e.snap.wait()
+	stop.Store(true)
+	wg.Wait()
+	e.snap.mu.Lock()
+	lsn, cow, ok, serr := e.snap.lastLSN, e.snap.lastCowKeys, e.snap.lastOK, e.snap.lastErr
+	e.snap.mu.Unlock()
+	if !ok {
+		t.Fatal(serr)
+	}
+	if during.Load() < 200 || cow == 0 {
+		t.Fatalf("the writer did not overlap the snapshot enough: %d writes during it, %d copy-on-write captures", during.Load(), cow)
+	}
+	t.Logf("snapshot at LSN %d: %d writes during it, %d keys captured copy-on-write", lsn, during.Load(), cow)
+
+	path := filepath.Join(dir, "snapshots", snapshotName(lsn))
+	got := keyspace.New()
+	info, err := loadSnapshot(path, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := keyspace.New()
+	for l := uint64(1); l <= lsn; l++ {
+		rec, ok := h.recs[l]
+		if !ok {
+			t.Fatalf("LSN %d missing from the history", l)
+		}
+		if err := want.ApplyEffects(rec.eff, rec.now); err != nil {
+			t.Fatalf("replay LSN %d: %v", l, err)
+		}
+	}
+	cutoff := info.Time.UnixMilli()
+	sameDump(t, "snapshot vs log prefix", dump(got, cutoff), dump(want, cutoff))
+}
+
+// The snapshot walk never holds the keyspace lock for long, and writes keep flowing during BGSAVE.
+func TestSnapshotPauses(t *testing.T) {
+	dir := t.TempDir()
+	e := openEngine(t, dir, "fsync=no")
+	x := newExecer(e)
+	preload(t, x, 0, 100_000, "k")
+	if err := e.Snapshot(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	var pause string
+	for _, st := range e.Stats() {
+		if st.Name == "snapshot_last_max_pause_us" {
+			pause = st.Value
+		}
+	}
+	us, _ := strconv.Atoi(pause)
+	// A slice stops after sliceTime; allow for one serialization burst and a loaded machine.
+	if us > 50_000 {
+		t.Fatalf("longest lock slice %dus", us)
+	}
+	// One snapshot at a time, as Redis: a second request while one runs is refused.
+	run, err := e.startSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Snapshot(context.Background(), true); err != ErrSnapshotRunning {
+		t.Fatalf("second snapshot: %v, want ErrSnapshotRunning", err)
+	}
+	if err := e.finishSnapshot(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -270,6 +270,17 @@ func (u *User) Describe() string {
 	return b.String()
 }
 
+// ChannelAllowed reports whether some selector of the user allows the channel (pattern: a PSUBSCRIBE
+// pattern, compared literally), as Redis's ACLUserCheckChannelPerm.
+func (u *User) ChannelAllowed(ch []byte, pattern bool) bool {
+	for _, s := range u.selectors {
+		if s.checkChannel(ch, pattern) {
+			return true
+		}
+	}
+	return false
+}
+
 // Check decides whether the user may run cmd with args (Redis's ACLCheckAllUserCommandPerm). On denial it
 // returns the reason and, for a key or channel, the index in args of the argument refused.
 func (u *User) Check(cmd *keyspace.Command, args [][]byte) (Denial, int) {

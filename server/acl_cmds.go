@@ -43,12 +43,34 @@ func cmdACLSetUser(x *keyspace.Ctx) {
 	for i, a := range x.Args[3:] {
 		ops[i] = string(a)
 	}
-	if _, err := st.users.SetUser(string(x.Args[2]), ops); err != nil {
+	u, err := st.users.SetUser(string(x.Args[2]), ops)
+	if err != nil {
 		x.Error("ERR " + err.Error())
 		return
 	}
 	st.refresh()
+	st.killRevokedSubscribers(connOf(x), u)
 	x.OK()
+}
+
+// killRevokedSubscribers disconnects u's subscribers that are subscribed to a channel or pattern u may
+// no longer use, as Redis does after ACL SETUSER.
+func (st *security) killRevokedSubscribers(self *conn, u *acl.User) {
+	for _, c := range st.s.clientsSorted() {
+		if c.sub == nil || secOf(c).user.Load() != u {
+			continue
+		}
+		revoked := false
+		for ch := range c.sub.channels {
+			revoked = revoked || !u.ChannelAllowed([]byte(ch), false)
+		}
+		for p := range c.sub.patterns {
+			revoked = revoked || !u.ChannelAllowed([]byte(p), true)
+		}
+		if revoked {
+			c.kill(self)
+		}
+	}
 }
 
 func cmdACLGetUser(x *keyspace.Ctx) {

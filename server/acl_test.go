@@ -346,3 +346,28 @@ func TestACLFileErrorsAbortStart(t *testing.T) {
 		t.Fatalf("Start = %v", err)
 	}
 }
+
+// TestACLRevokedSubscribers: after ACL SETUSER takes a channel away from a user, its clients subscribed
+// to that channel are disconnected; subscribers to channels still allowed stay.
+func TestACLRevokedSubscribers(t *testing.T) {
+	srv := secStart(t, nil)
+	admin := secClient(t, srv.Addr(), "", "", 2, nil)
+	admin.Do(bg(), "ACL", "SETUSER", "sub", "on", ">pw", "+@all", "resetchannels", "&news.*", "&sport")
+	news, sport := secDial(t, srv.Addr()), secDial(t, srv.Addr())
+	for c, ch := range map[*secRaw]string{news: "news.1", sport: "sport"} {
+		c.do(t, "AUTH sub pw")
+		if got := c.do(t, "SUBSCRIBE "+ch); got != "*3" {
+			t.Fatalf("SUBSCRIBE %s: %s", ch, got)
+		}
+	}
+	if err := admin.Do(bg(), "ACL", "SETUSER", "sub", "resetchannels", "&sport").Err(); err != nil {
+		t.Fatal(err)
+	}
+	news.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if v, err := news.rr.Read(); err == nil {
+		t.Fatalf("the news subscriber is still connected (read %v)", v)
+	}
+	if n, _ := admin.Publish(bg(), "sport", "goal").Result(); n != 1 {
+		t.Fatalf("PUBLISH sport reached %d subscribers, want the one still allowed", n)
+	}
+}

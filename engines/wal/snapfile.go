@@ -162,7 +162,7 @@ func readSnapshot(path string, fn func(snapEntry) error) (SnapshotInfo, error) {
 	}
 	if !ok {
 		good := goodPrefix(f, path, info.Size)
-		return info, badSnapshot(path, max(trailerAt, snapHeaderSize), "cut short or damaged at the end: no valid trailer (the file is %d bytes; its chunks are intact up to offset %d)", info.Size, good)
+		return info, badSnapshot(path, good, "cut short or damaged: the chunks are intact up to this offset, then no valid trailer follows (the file is %d bytes)", info.Size)
 	}
 	p := trailer.Payload
 	if lsn := binary.LittleEndian.Uint64(p); lsn != info.LSN {

@@ -77,6 +77,7 @@ func init() {
 	closeHooks = append(closeHooks, func(s *Server) { securities.Delete(s) })
 	addPreExec(10, authFilter)
 	addPreExec(20, permFilter)
+	execCheck = execPermCheck
 	userNameHook = func(c *conn) string { return secOf(c).user.Load().Name }
 	helloAuth = func(c *conn, x *keyspace.Ctx, user, pass []byte) bool {
 		sc := secOf(c)
@@ -267,6 +268,31 @@ func permFilter(c *conn, cmd *keyspace.Command, msg string, args [][]byte) (bool
 	sc.st.record(c, d, cmd, args, idx, u.Name, time.Now())
 	reject(c, cmd, "NOPERM "+denialMessage(d, u.Name, cmd, args[idx], false))
 	return true, 0
+}
+
+// execPermCheck checks a queued command again at EXEC, as Redis does, since the user's rules may have
+// changed after it was queued; the denial is logged in the "multi" context.
+func execPermCheck(c *conn, cmd *keyspace.Command, args [][]byte) string {
+	sc := secOf(c)
+	u := sc.user.Load()
+	if u.Unrestricted() {
+		return ""
+	}
+	d, idx := u.Check(cmd, args)
+	if d == acl.Allowed {
+		return ""
+	}
+	sc.st.record(c, d, cmd, args, idx, u.Name, time.Now())
+	reason := "no permission"
+	switch d {
+	case acl.DeniedCommand:
+		reason = "no permission to execute the command or subcommand"
+	case acl.DeniedKey:
+		reason = "no permission to touch the specified keys"
+	case acl.DeniedChannel:
+		reason = "no permission to access one of the channels used as arguments"
+	}
+	return "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: " + reason
 }
 
 // record adds a denial to the ACL log and the INFO counters.

@@ -371,3 +371,31 @@ func TestACLRevokedSubscribers(t *testing.T) {
 		t.Fatalf("PUBLISH sport reached %d subscribers, want the one still allowed", n)
 	}
 }
+
+// TestACLCheckedAgainAtExec: a command queued while allowed is refused at EXEC if the rules changed in
+// between (Redis's wording), and the other queued commands still run.
+func TestACLCheckedAgainAtExec(t *testing.T) {
+	srv := secStart(t, nil)
+	admin := secClient(t, srv.Addr(), "", "", 2, nil)
+	admin.Do(bg(), "ACL", "SETUSER", "u", "on", ">pw", "~*", "+@all")
+	c := secDial(t, srv.Addr())
+	for _, s := range []struct{ cmd, want string }{{"AUTH u pw", "+OK"}, {"MULTI", "+OK"}, {"SET a 1", "+QUEUED"}, {"DEL b", "+QUEUED"}} {
+		if got := c.do(t, s.cmd); got != s.want {
+			t.Fatalf("%s: %s", s.cmd, got)
+		}
+	}
+	admin.Do(bg(), "ACL", "SETUSER", "u", "-del")
+	c.send(t, "EXEC")
+	c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	v, err := c.rr.Read()
+	if err != nil || len(v.Elems) != 2 {
+		t.Fatalf("EXEC = %v, %v", v, err)
+	}
+	if got := secFormat(v.Elems[0]); got != "+OK" {
+		t.Fatalf("SET in EXEC: %s", got)
+	}
+	want := "-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to execute the command or subcommand"
+	if got := secFormat(v.Elems[1]); got != want {
+		t.Fatalf("DEL in EXEC: %s", got)
+	}
+}

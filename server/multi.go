@@ -108,6 +108,10 @@ func (c *conn) endTx() {
 	c.tx.queue = c.tx.queue[:0]
 }
 
+// execCheck vets each queued command again when EXEC runs it; a non-empty result is the command's error
+// reply instead of running it (set by acl.go: ACL rules may have changed since MULTI).
+var execCheck = func(*conn, *keyspace.Command, [][]byte) string { return "" }
+
 func cmdExec(x *keyspace.Ctx) {
 	c := connOf(x)
 	if !c.tx.active {
@@ -140,6 +144,10 @@ func cmdExec(x *keyspace.Ctx) {
 		x.Args, x.Cmd = q.args, q.cmd
 		x.DB = x.KS.DB(c.db) // SELECT inside the transaction takes effect for what follows
 		x.Block = nil
+		if msg := execCheck(c, q.cmd, q.args); msg != "" {
+			x.Error(msg) // permissions changed since the command was queued (acl.go)
+			continue
+		}
 		q.cmd.Handler(x)
 		st := c.s.cmdStat(q.cmd)
 		st.calls.Add(1)

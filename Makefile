@@ -52,6 +52,10 @@ deps-redis:
 bench-redis: build deps-redis
 	./scripts/bench-redis.sh
 
+## crash-test: the wal engine's kill -9 durability test, long version (go test runs 3 short rounds)
+crash-test:
+	$(GO) test ./engines/wal -run '^TestCrash$$' -count=1 -v -timeout 60m -crash.rounds=40 -crash.load=3s -crash.clients=12
+
 ## report-check: a real benchmark's HTML report opened in headless Chromium (installs chromium if missing)
 report-check: build
 	./scripts/report-check.sh

@@ -306,7 +306,6 @@ func (e *Engine) replay(ks *keyspace.Keyspace, segs []segment, snapLSN uint64, q
 			return nil, 0, false, fmt.Errorf("wal: read log segment: %w", err)
 		}
 		rs.Segments++
-		rs.LogBytes += int64(len(data))
 		r := record.NewReader(seg.path, data, seg.first)
 		segLast := seg.first - 1
 		var bad error
@@ -367,6 +366,7 @@ func (e *Engine) replay(ks *keyspace.Keyspace, segs []segment, snapLSN uint64, q
 			expected++
 			rs.LogRecords++
 		}
+		rs.LogBytes += r.Offset() // the records read, not preallocated space
 		if bad == nil {
 			if !errors.Is(r.Err(), record.ErrTorn) {
 				seg.size = r.Offset() // the records' end, before any preallocated zeros

@@ -54,6 +54,14 @@ func dial(t testing.TB, addr string) *client {
 	return &client{nc: nc, rr: resp.NewReplyReader(bufio.NewReader(nc))}
 }
 
+func tryDial(addr string) (*client, error) {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &client{nc: nc, rr: resp.NewReplyReader(bufio.NewReader(nc))}, nil
+}
+
 func (c *client) do(t testing.TB, args ...string) resp.Value {
 	t.Helper()
 	v, err := c.try(args...)

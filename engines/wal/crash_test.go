@@ -78,7 +78,12 @@ func TestCrash(t *testing.T) {
 		if writes == 0 {
 			t.Fatalf("round %d (seed %d): no write was acknowledged", round, seed)
 		}
+		before := len(recoveredRe.FindAllString(srv.Output(), -1))
 		srv.Restart(t)
+		// The recovery line goes to standard error, which may be copied a moment after the ready line.
+		for i := 0; i < 100 && len(recoveredRe.FindAllString(srv.Output(), -1)) == before; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
 		t.Logf("round %d: %d acknowledged writes, killed after %s; %s", round, writes, load, lastMatch(recoveredRe, srv.Output()))
 		cl, err := dialErr(srv.Addr)
 		if err != nil {

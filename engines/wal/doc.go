@@ -66,8 +66,18 @@
 //
 // # Locks
 //
-// Lock order: Keyspace.Mu, then Engine.mu (the pending batch), then Engine.segMu (the segment list). The
-// committer never takes Keyspace.Mu. Engine methods are safe for concurrent use; Commit must be called with
-// Keyspace.Mu held, the others without it except Stats, which takes no keyspace lock and may be called
-// either way.
+// Lock order: Keyspace.Mu, then Engine.mu (the pending batch), then snapshotter.mu (snapshot state and
+// figures) or Engine.segMu (the segment list); the last two are never held together. The committer never
+// takes Keyspace.Mu. Engine methods are safe for concurrent use; Commit must be called with Keyspace.Mu
+// held, Wait, Snapshot and Close without it, and Stats either way (it takes no keyspace lock).
+//
+// # Performance notes
+//
+// Segments are zero-filled a megabyte ahead of the records, so appending does not change the file size and
+// fdatasync need not wait for a file-system journal commit (the reason pebble and RocksDB recycle log
+// files); the zeros read as the clean end of a segment. The committer lets runnable connections commit
+// before it seals a batch (see gather). Because Go hands the processor of a goroutine blocked in a system
+// call to others only when its monitor thread notices, the engine makes sure Go has at least two
+// processors (GOMAXPROCS) on a machine with two cores or more, so commands keep executing while the log
+// syncs.
 package wal

@@ -181,6 +181,8 @@ func (e *Engine) preallocate(n int64) error {
 		return nil
 	}
 	end := (l.size + n + preallocChunk - 1) / preallocChunk * preallocChunk
+	// Records never go past the segment size (the log rolls first), unless one batch is larger.
+	end = min(end, max(e.opts.SegmentSize, l.size+n))
 	for off := l.alloc; off < end; {
 		m := min(int64(len(zeros)), end-off)
 		if _, err := l.f.WriteAt(zeros[:m], off); err != nil {

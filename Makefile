@@ -33,10 +33,11 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-## fuzz-smoke: 30 s of each RESP fuzz target
+## fuzz-smoke: 30 s of each fuzz target (RESP parsers, ACL rules)
 fuzz-smoke:
 	$(GO) test ./resp -run '^$$' -fuzz '^FuzzReader$$' -fuzztime 30s
 	$(GO) test ./resp -run '^$$' -fuzz '^FuzzReplyReader$$' -fuzztime 30s
+	$(GO) test ./acl -run '^$$' -fuzz '^FuzzSetUser$$' -fuzztime 30s
 
 ## bench: Go benchmarks of the hot paths
 bench:

@@ -66,7 +66,7 @@ func TestInspect(t *testing.T) {
 				var at uint64
 				d.ScanArgs(t, "lsn", &at)
 				must(t, os.MkdirAll(filepath.Join(dir, "snapshots"), 0o755))
-				w, err := newSnapWriter(filepath.Join(dir, "snapshots", snapshotName(at)), at, time.UnixMilli(1_000_000))
+				w, err := newSnapWriter(filepath.Join(dir, "snapshots", snapshotName(at)), at, time.UnixMilli(1_000_000), nil)
 				must(t, err)
 				var raw, scratch []byte
 				var n int64

@@ -68,6 +68,16 @@ func appendEntry(dst []byte, db int, key string, o *keyspace.Object, scratch *[]
 	dst = binary.AppendUvarint(dst, uint64(len(key)))
 	dst = append(dst, key...)
 	dst = binary.AppendVarint(dst, o.ExpireAt)
+	if o.Type == keyspace.TypeString {
+		// MarshalValue of a string is a 2-byte header and the bytes: no need to build it aside.
+		start := len(dst)
+		dst = binary.AppendUvarint(dst, uint64(2+len(o.Str)))
+		n := len(dst)
+		if dst = keyspace.MarshalValue(dst, o); len(dst)-n == 2+len(o.Str) {
+			return dst
+		}
+		dst = dst[:start] // the string encoding changed size: take the general path
+	}
 	*scratch = keyspace.MarshalValue((*scratch)[:0], o)
 	dst = binary.AppendUvarint(dst, uint64(len(*scratch)))
 	return append(dst, *scratch...)

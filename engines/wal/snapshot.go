@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -36,6 +37,9 @@ type snapshotter struct {
 	lastCowKeys    int64
 	lastPause      time.Duration // longest keyspace-lock slice of the last snapshot
 	sinceSnapStart int64         // log bytes since the last snapshot started, restored when one fails
+	// enc is the compressor, kept between snapshots (one runs at a time) so each does not allocate its
+	// own; only the running snapshot uses it.
+	enc *zstd.Encoder
 }
 
 // snapRun is the state of a running snapshot that writers touch. It is guarded by Keyspace.Mu.
@@ -143,8 +147,8 @@ func (e *Engine) startSnapshot() (*snapRun, error) {
 
 // Slices of the keyspace walk: at most this many objects or this long under the lock at a time.
 const (
-	sliceObjects = 2000
-	sliceTime    = 2 * time.Millisecond
+	sliceObjects = 500
+	sliceTime    = 500 * time.Microsecond
 )
 
 // finishSnapshot walks the keyspace, writes and installs the file, and records the outcome.
@@ -178,7 +182,13 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 	}()
 	final := filepath.Join(e.snapDir(), snapshotName(run.lsn))
 	tmp := final + ".tmp"
-	w, err := newSnapWriter(tmp, run.lsn, start)
+	s.mu.Lock()
+	if s.enc == nil {
+		s.enc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+	}
+	enc := s.enc
+	s.mu.Unlock()
+	w, err := newSnapWriter(tmp, run.lsn, start, enc)
 	ks := e.ks
 	// The walk: every object not captured yet is serialized and stamped, one short locked slice at a
 	// time. Objects written meanwhile were captured by beforeWrite (their entries are drained into the
@@ -216,6 +226,8 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 			run.cow, run.cowN = run.cow[:0], 0
 			pause = max(pause, time.Since(t0))
 			ks.Mu.Unlock()
+			// Let the writers that queued on the lock during the slice run before the next one.
+			runtime.Gosched()
 			if err == nil && len(raw) >= snapChunkSize {
 				err = w.chunk(raw, rawN)
 				raw, rawN = raw[:0], 0
@@ -325,15 +337,17 @@ type snapWriter struct {
 	size   int64
 }
 
-func newSnapWriter(path string, lsn uint64, t time.Time) (*snapWriter, error) {
+// newSnapWriter creates a snapshot file; enc is the compressor to use (nil: a new one).
+func newSnapWriter(path string, lsn uint64, t time.Time, enc *zstd.Encoder) (*snapWriter, error) {
+	if enc == nil {
+		var err error
+		if enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20)); err != nil {
+			return nil, fmt.Errorf("wal: snapshot compressor: %w", err)
+		}
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("wal: create snapshot: %w", err)
-	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("wal: snapshot compressor: %w", err)
 	}
 	w := &snapWriter{path: path, f: f, w: bufio.NewWriterSize(f, 1<<20), enc: enc, lsn: lsn}
 	w.header = appendSnapHeader(nil, lsn, t)
@@ -378,7 +392,6 @@ func (w *snapWriter) finish() (SnapshotInfo, error) {
 	}
 	err := w.f.Close()
 	w.f = nil
-	w.enc.Close()
 	if err != nil {
 		return SnapshotInfo{}, fmt.Errorf("wal: close snapshot %s: %w", w.path, err)
 	}
@@ -391,7 +404,6 @@ func (w *snapWriter) abort() {
 		w.f.Close()
 		w.f = nil
 	}
-	w.enc.Close()
 	// Best effort: a leftover temporary file is also removed at the next start.
 	os.Remove(w.path)
 }

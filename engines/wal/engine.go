@@ -34,15 +34,21 @@ type Engine struct {
 		pending     []byte
 		first, last uint64
 		records     int
-		closed      bool
+		// pendCh is closed when the pending batch is durable (created with the batch's first record).
+		pendCh chan struct{}
+		closed bool
 	}
 	work    chan struct{} // cap 1: wakes the committer
 	closeCh chan struct{} // closed by Close: the committer drains and exits
 
-	// durable is the highest LSN durable under the policy; notify is closed and replaced whenever durable
-	// or failure changes, which wakes every Wait.
-	durable atomic.Uint64
-	notify  atomic.Pointer[chan struct{}]
+	// durable is the highest LSN durable under the policy. A waiter sleeps on the channel of the batch
+	// that holds its LSN, so publishing one batch wakes only its own waiters: pendCh mirrors mu.pendCh,
+	// inflight is the batch the committer is writing. notify is closed and replaced whenever the failure
+	// state changes, which wakes every Wait.
+	durable  atomic.Uint64
+	pendCh   atomic.Pointer[chan struct{}]
+	inflight atomic.Pointer[inflightBatch]
+	notify   atomic.Pointer[chan struct{}]
 	// failure is non-nil while the log cannot be written (see logFailure).
 	failure atomic.Pointer[logFailure]
 	// lastLSN mirrors Keyspace.NextLSN-1 for Stats, which must not take the keyspace lock.
@@ -58,6 +64,7 @@ type Engine struct {
 
 	stats struct {
 		fsyncs, batches, records, bytes atomic.Int64
+		fsyncMicros                     atomic.Int64 // total time in fdatasync
 		sinceSnapshot                   atomic.Int64 // log bytes written since the last snapshot started
 		commits                         int          // guarded by Keyspace.Mu: drives tombstone pruning
 	}
@@ -73,6 +80,12 @@ type Engine struct {
 }
 
 var _ engines.Engine = (*Engine)(nil)
+
+// inflightBatch is the batch being written: records up to last, released by closing ch.
+type inflightBatch struct {
+	last uint64
+	ch   chan struct{}
+}
 
 // logFailure is why the log cannot be written: stalled failures (disk full) are retried every second and
 // clear when a write succeeds; permanent ones (fsync or I/O errors) last until restart.
@@ -168,6 +181,9 @@ func (e *Engine) Commit(eff *keyspace.Effects, now int64) (uint64, error) {
 	if len(e.mu.pending) == 0 {
 		e.mu.pending = append(e.mu.pending[:0], make([]byte, record.SyncSize)...)
 		e.mu.first = lsn
+		ch := make(chan struct{})
+		e.mu.pendCh = ch
+		e.pendCh.Store(&ch)
 	}
 	buf, start := record.Begin(e.mu.pending, record.TypeEffects, lsn)
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(now))
@@ -202,18 +218,29 @@ func (e *Engine) Commit(eff *keyspace.Effects, now int64) (uint64, error) {
 // Wait blocks until lsn is durable under the fsync policy, the log fails, or ctx ends.
 func (e *Engine) Wait(ctx context.Context, lsn uint64) error {
 	for {
-		if e.durable.Load() >= lsn {
-			return nil
-		}
-		ch := *e.notify.Load()
+		// Load the channels before checking durable: a batch is published (durable stored) before its
+		// channel is closed, so whatever was loaded is either still to be closed or already covered.
+		pch := e.pendCh.Load()
+		inf := e.inflight.Load()
+		fail := *e.notify.Load()
 		if e.durable.Load() >= lsn {
 			return nil
 		}
 		if f := e.failure.Load(); f != nil {
 			return f.err
 		}
+		var ch chan struct{}
+		switch {
+		case inf != nil && lsn <= inf.last:
+			ch = inf.ch
+		case pch != nil:
+			ch = *pch
+		default:
+			ch = fail
+		}
 		select {
 		case <-ch:
+		case <-fail:
 		case <-ctx.Done():
 			return ctx.Err()
 		}

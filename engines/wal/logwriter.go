@@ -23,6 +23,7 @@ type logWriter struct {
 	queue          []byte
 	qFirst, qLast  uint64
 	qRecords       int
+	chans          []chan struct{} // closed when the queue is published (one per batch taken into it)
 	spare          []byte
 	lastSync       time.Time
 	stalledSince   time.Time
@@ -79,18 +80,21 @@ func (e *Engine) runCommitter() {
 func (e *Engine) take() {
 	l := &e.log
 	e.mu.Lock()
-	b, first, last, n := e.mu.pending, e.mu.first, e.mu.last, e.mu.records
-	e.mu.pending, e.mu.records = l.spare[:0], 0
+	b, first, last, n, ch := e.mu.pending, e.mu.first, e.mu.last, e.mu.records, e.mu.pendCh
+	e.mu.pending, e.mu.records, e.mu.pendCh = l.spare[:0], 0, nil
 	l.spare = nil
 	e.mu.Unlock()
 	if n == 0 {
 		l.spare = b[:0]
 		return
 	}
+	l.chans = append(l.chans, ch)
 	if len(l.queue) == 0 {
 		l.queue, l.qFirst, l.qLast, l.qRecords = b, first, last, n
+		e.inflight.Store(&inflightBatch{last: last, ch: ch})
 		return
 	}
+	e.inflight.Store(&inflightBatch{last: last, ch: l.chans[0]})
 	// A stalled queue: append the records (without their sync slot) after it.
 	l.queue = append(l.queue, b[record.SyncSize:]...)
 	l.qLast, l.qRecords = last, l.qRecords+n
@@ -158,7 +162,10 @@ func (e *Engine) flush() {
 		e.logf("wal: the log is writable again after %s; %d writes that were refused are now durable", time.Since(l.stalledSince).Round(time.Millisecond), l.qRecords)
 		e.failure.Store(nil)
 	}
-	e.wake()
+	for _, ch := range l.chans {
+		close(ch)
+	}
+	l.chans = l.chans[:0]
 	if cap(l.queue) <= 16<<20 {
 		l.spare = l.queue[:0]
 	}
@@ -208,6 +215,7 @@ func (e *Engine) syncLog() bool {
 		return false
 	}
 	l.lastFsyncMicro = time.Since(start).Microseconds()
+	e.stats.fsyncMicros.Add(l.lastFsyncMicro)
 	l.synced = l.size
 	l.lastSync = time.Now()
 	e.stats.fsyncs.Add(1)

@@ -86,6 +86,11 @@ func (e *Engine) Stats() []engines.Stat {
 	k("wal_batches", batches)
 	k("wal_records", records)
 	k("wal_avg_batch", strconv.FormatFloat(avg, 'f', 2, 64))
+	fsyncAvg := 0.0
+	if n := e.stats.fsyncs.Load(); n > 0 {
+		fsyncAvg = float64(e.stats.fsyncMicros.Load()) / float64(n)
+	}
+	k("wal_fsync_avg_us", strconv.FormatFloat(fsyncAvg, 'f', 1, 64))
 	k("wal_bytes_written", e.stats.bytes.Load())
 	if f := e.failure.Load(); f != nil {
 		k("wal_write_error", strings.ReplaceAll(f.err.Error(), "\n", " "))

@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # Packages with concurrency run under the race detector in `make test`.
 RACE_PKGS := ./resp/... ./keyspace/... ./engines/... ./server/... ./loadgen/... ./benchrun/...
 
-.PHONY: report-check all build run test testrace vet lint fmt-check fuzz-smoke bench bench-redis crash-test stress clean deps-redis
+.PHONY: plan-selfcheck report-check all build run test testrace vet lint fmt-check fuzz-smoke bench bench-redis crash-test stress clean deps-redis
 
 all: build
 
@@ -56,6 +56,10 @@ bench-redis: build deps-redis
 ## crash-test: the wal engine's kill -9 durability test, long version (go test runs 3 short rounds)
 crash-test:
 	$(GO) test ./engines/wal -run '^TestCrash$$' -count=1 -v -timeout 60m -crash.rounds=40 -crash.load=3s -crash.clients=12
+
+## plan-selfcheck: predicted (kvlab plan --local) vs measured (kvlab bench) throughput on this machine
+plan-selfcheck: build
+	./planner/selfcheck.sh
 
 ## report-check: a real benchmark's HTML report opened in headless Chromium (installs chromium if missing)
 report-check: build

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kvlab/kvlab/nodeprofiles"
+	"github.com/kvlab/kvlab/results"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -183,5 +184,19 @@ func TestGoldenOutputs(t *testing.T) {
 		if b.String() != string(want) {
 			t.Errorf("%s differs:\n%s", name, b.String())
 		}
+	}
+}
+
+func TestPredictLocal(t *testing.T) {
+	calib := &results.Result{Scenario: results.ScenarioInfo{Name: "s"}}
+	calib.Server.CPUUSPerOp = 16
+	got, err := PredictLocal(Machine{Cores: 2}, calib)
+	// 2 cores × 0.8 × 1e6 / 16 µs = 100,000 ops/s.
+	if err != nil || got != 100000 {
+		t.Fatalf("PredictLocal = %v, %v", got, err)
+	}
+	calib.Server.CPUUSPerOp = 0
+	if _, err := PredictLocal(Machine{Cores: 2}, calib); err == nil {
+		t.Fatal("a result without CPU per operation must be refused")
 	}
 }

@@ -19,7 +19,8 @@ func init() {
 			"CPU per operation, memory per key, p99 and access skew replace the workload's shipped defaults.\n" +
 			"Example: kvlab plan --workload planner/examples/iot-fleet.yaml --explain",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "workload", Aliases: []string{"w"}, Required: true, Usage: "workload YAML"},
+			&cli.StringFlag{Name: "workload", Aliases: []string{"w"}, Usage: "workload YAML (required unless --local)"},
+			&cli.BoolFlag{Name: "local", Usage: "treat this machine as the node: predict the throughput of the scenario in --results here"},
 			&cli.StringSliceFlag{Name: "results", Usage: "result files or directories (kvlab bench --out-dir)"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "table, md or json"},
 			&cli.StringFlag{Name: "terraform", Usage: "write the top recommendation as Terraform HCL to this file"},
@@ -28,6 +29,23 @@ func init() {
 			&cli.BoolFlag{Name: "explain", Usage: "print the arithmetic behind the top recommendation"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("local") {
+				paths := c.StringSlice("results")
+				if len(paths) == 0 {
+					return cli.Exit("plan --local: give a calibration run with --results (kvlab bench --out FILE)", 2)
+				}
+				rs, err := results.LoadAll(paths...)
+				if err != nil {
+					return cli.Exit(err.Error(), 2)
+				}
+				if err := planner.WriteLocal(c.App.Writer, planner.LocalMachine(), rs[0]); err != nil {
+					return cli.Exit(err.Error(), 1)
+				}
+				return nil
+			}
+			if c.String("workload") == "" {
+				return cli.Exit("plan: give --workload FILE (see planner/examples) or --local", 2)
+			}
 			wl, err := planner.LoadWorkload(c.String("workload"))
 			if err != nil {
 				return cli.Exit(err.Error(), 2)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/kvlab/kvlab/nodeprofiles"
 	"github.com/kvlab/kvlab/results"
@@ -179,6 +180,11 @@ func sizeNode(w *Workload, m *Measurements, cat *nodeprofiles.Catalog, n nodepro
 		cpu = 10
 	}
 	perNode := 0.8 * 1e6 / cpu * cores
+	if strings.HasPrefix(n.Family, "t") {
+		// Burstable nodes sustain only their baseline (20% of a vCPU for t4g); bursts run on credits.
+		perNode *= 0.2 / 0.8
+		ex("burstable %s: sustained CPU is the 20%% baseline, not 80%%", n.Family)
+	}
 	perShardLoad := w.WritesPerSec + w.ReadsPerSec/float64(1+c.Replicas)
 	shardsCPU := math.Ceil(perShardLoad / perNode)
 	ex("CPU: %.2f µs/op measured, %.1f effective cores → %.0f ops/s per node at 80%%; primaries carry %.0f writes/s + %.0f reads/s ÷ %d nodes per shard → %.0f shard(s)",

@@ -71,7 +71,7 @@ func init() {
 				if m == nil {
 					return cli.Exit("plan: the workload has no measured figures; pass --results from kvlab bench", 2)
 				}
-				notes = append(notes, "no --results given: sizing uses the figures shipped in the workload file ("+m.Cache.Source+")")
+				notes = append(notes, "no --results given: sizing uses the figures shipped in the workload file ("+m.Cache.Source+"; "+m.Durable.Source+")")
 			}
 			cands := planner.Plan(wl, m, cat)
 			switch c.String("format") {

@@ -173,7 +173,18 @@ func cmdSet(c *Ctx) {
 			c.W.Bulk(old.Str)
 		}
 	}
-	c.Set(key, &Object{Type: TypeString, Str: Owned(c.Args[2]), ExpireAt: at}, opts&optKEEPTTL != 0)
+	if old != nil && old.Type == TypeString && !old.Cold && cap(old.Str) >= len(c.Args[2]) && cap(old.Str) <= 2*len(c.Args[2])+16 {
+		// Overwrite in place: the common case of a key rewritten with a value of about the same size (device
+		// state, sessions) then allocates nothing. LookupWrite already let a snapshot capture the old value.
+		old.Str = append(old.Str[:0], c.Args[2]...)
+		if opts&optKEEPTTL == 0 && (at != 0 || old.ExpireAt != 0) {
+			c.SetExpire(key, old, at)
+		}
+		old.LRU = c.KS.clock.Load()
+		c.Modified(key, old)
+	} else {
+		c.Set(key, &Object{Type: TypeString, Str: Owned(c.Args[2]), ExpireAt: at}, opts&optKEEPTTL != 0)
+	}
 	c.Notify('$', "set", key)
 	if at != 0 {
 		c.Notify('g', "expire", key)

@@ -26,11 +26,15 @@ func init() {
 					&cli.StringFlag{Name: "records", Usage: "print every record of this segment (a file name in DIR/wal or a path)"},
 				},
 				Action: func(c *cli.Context) error {
-					if c.NArg() != 1 {
-						return cli.Exit("wal inspect: give the data directory", 2)
+					args, seg := trailingFlag(c.Args().Slice(), "records")
+					if seg == "" {
+						seg = c.String("records")
 					}
-					dir := c.Args().First()
-					if seg := c.String("records"); seg != "" {
+					if len(args) != 1 {
+						return cli.Exit("wal inspect: usage: kvlab wal inspect DIR [--records SEGMENT]", 2)
+					}
+					dir := args[0]
+					if seg != "" {
 						if filepath.Base(seg) == seg {
 							seg = filepath.Join(dir, "wal", seg)
 						}

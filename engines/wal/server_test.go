@@ -225,3 +225,24 @@ func TestSaveAndInfo(t *testing.T) {
 		}
 	}
 }
+
+// A transaction is one log record: MULTI/EXEC's effects are committed (and recovered) atomically.
+func TestTransactionOneRecord(t *testing.T) {
+	if !has("multi") {
+		t.Skip("the server has no MULTI yet")
+	}
+	srv := startServer(t, t.TempDir(), nil)
+	c := dial(t, srv.Addr())
+	before, _ := strconv.Atoi(info(t, c, "wal_records"))
+	c.do(t, "MULTI")
+	c.do(t, "SET", "a", "1")
+	c.do(t, "INCR", "n")
+	c.do(t, "RPUSH", "l", "x")
+	if v := c.do(t, "EXEC"); len(v.Elems) != 3 {
+		t.Fatalf("EXEC: %+v", v)
+	}
+	after, _ := strconv.Atoi(info(t, c, "wal_records"))
+	if after-before != 1 {
+		t.Fatalf("the transaction took %d log records, want 1", after-before)
+	}
+}

@@ -81,6 +81,9 @@ type Engine struct {
 
 var _ engines.Engine = (*Engine)(nil)
 
+// syncSlot is the space reserved at the start of each batch for its sync record.
+var syncSlot [record.SyncSize]byte
+
 // inflightBatch is the batch being written: records up to last, released by closing ch.
 type inflightBatch struct {
 	last uint64
@@ -179,7 +182,7 @@ func (e *Engine) Commit(eff *keyspace.Effects, now int64) (uint64, error) {
 		return 0, ErrClosed
 	}
 	if len(e.mu.pending) == 0 {
-		e.mu.pending = append(e.mu.pending[:0], make([]byte, record.SyncSize)...)
+		e.mu.pending = append(e.mu.pending[:0], syncSlot[:]...)
 		e.mu.first = lsn
 		ch := make(chan struct{})
 		e.mu.pendCh = ch

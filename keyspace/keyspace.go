@@ -239,6 +239,12 @@ func (c *Ctx) LookupTyped(key []byte, t Type, write bool) (o *Object, wrong bool
 func (c *Ctx) Exists(key []byte) bool {
 	o := c.DB.d.get(key)
 	if o == nil {
+		// A deletion not yet durable must be waited for, as for a read of the value.
+		if ts := c.DB.tombstones; ts != nil {
+			if lsn, ok := ts[string(key)]; ok && lsn > c.NeedLSN {
+				c.NeedLSN = lsn
+			}
+		}
 		return false
 	}
 	if c.DB.expireIfNeeded(key, o, c.Now) {

@@ -260,23 +260,30 @@ func cmdHDel(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
+	c.W.Int(int64(removeNames(c, key, o, h.m, 'h', "hdel")))
+}
+
+// removeNames deletes the names in c.Args[2:] from a hash's or set's map and reports how many existed. When
+// any did, it marks the key modified, emits the event, deletes the key once the map is empty and logs the
+// command as is (HDEL, SREM).
+func removeNames[V any](c *Ctx, key []byte, o *Object, m map[string]V, class byte, event string) int {
 	n := 0
-	for _, f := range c.Args[2:] {
-		if _, ok := h.m[string(f)]; ok {
-			delete(h.m, string(f))
+	for _, name := range c.Args[2:] {
+		if _, ok := m[string(name)]; ok {
+			delete(m, string(name))
 			n++
 		}
 	}
 	if n > 0 {
 		c.Modified(key, o)
-		c.Notify('h', "hdel", key)
-		if len(h.m) == 0 {
+		c.Notify(class, event, key)
+		if len(m) == 0 {
 			c.Delete(key)
 			c.Notify('g', "del", key)
 		}
 		c.Propagate()
 	}
-	c.W.Int(int64(n))
+	return n
 }
 
 func cmdHExists(c *Ctx) {

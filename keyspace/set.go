@@ -191,23 +191,7 @@ func cmdSRem(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
-	n := 0
-	for _, m := range c.Args[2:] {
-		if _, ok := s.m[string(m)]; ok {
-			delete(s.m, string(m))
-			n++
-		}
-	}
-	if n > 0 {
-		c.Modified(key, o)
-		c.Notify('s', "srem", key)
-		if len(s.m) == 0 {
-			c.Delete(key)
-			c.Notify('g', "del", key)
-		}
-		c.Propagate()
-	}
-	c.W.Int(int64(n))
+	c.W.Int(int64(removeNames(c, key, o, s.m, 's', "srem")))
 }
 
 func cmdSMembers(c *Ctx) {

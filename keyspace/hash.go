@@ -4,47 +4,67 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 )
 
-// Hash is the value of a hash key: field → value. Field order is not defined (as in Redis, whose order
-// changes with the encoding); callers that need an order sort.
+// Hash is the value of a hash key: fields and their values in a dense table (see dense). Field order is
+// arbitrary, as in Redis.
 type Hash struct {
-	m map[string][]byte
+	t dense[string]
+	// big is set once Redis would have converted the hash from listpack to hashtable: more than 512
+	// fields, or a field or value longer than 64 bytes written. Like Redis's encoding it never reverts; it
+	// decides OBJECT ENCODING and whether HSCAN pages.
+	big bool
 }
 
-// hashMaxListpack mirror Redis's defaults for OBJECT ENCODING.
+// Redis's defaults for the listpack encoding of hashes (hash-max-listpack-entries/-value).
 const (
-	hashMaxListpackEntries = 128
+	hashMaxListpackEntries = 512
 	hashMaxListpackValue   = 64
 )
+
+// Len returns the number of fields.
+func (h *Hash) Len() int { return h.t.len() }
+
+// Get returns the value of field.
+func (h *Hash) Get(field []byte) (string, bool) { return h.t.get(field) }
+
+// set writes one field, converting the encoding as Redis's hashTypeSet does: a long field or value, or
+// one field too many, turns a listpack hash into a hashtable.
+func (h *Hash) set(field []byte, v string) bool {
+	if len(field) > hashMaxListpackValue || len(v) > hashMaxListpackValue {
+		h.big = true
+	}
+	added := h.t.put(field, v)
+	if h.t.len() > hashMaxListpackEntries {
+		h.big = true
+	}
+	return added
+}
 
 func init() {
 	RegisterType(TypeHash, &TypeOps{
 		Clone: func(v any) any {
 			h := v.(*Hash)
-			n := &Hash{m: make(map[string][]byte, len(h.m))}
-			for f, val := range h.m {
-				n.m[f] = Owned(val)
-			}
-			return n
+			return &Hash{t: h.t.clone(func(s string) string { return s }), big: h.big}
 		},
 		Marshal: func(dst []byte, v any) []byte {
 			h := v.(*Hash)
-			dst = binary.AppendUvarint(dst, uint64(len(h.m)))
-			for f, val := range h.m {
-				dst = AppendBytes(dst, []byte(f))
-				dst = AppendBytes(dst, val)
+			dst = binary.AppendUvarint(dst, uint64(h.t.len()))
+			for i, f := range h.t.names {
+				dst = appendString(dst, f)
+				dst = appendString(dst, h.t.vals[i])
 			}
 			return dst
 		},
 		Unmarshal: func(b []byte) (any, error) {
 			n, k := binary.Uvarint(b)
 			if k <= 0 || n > uint64(len(b)) {
-				return nil, fmt.Errorf("bad hash length")
+				return nil, fmt.Errorf("keyspace: bad hash length")
 			}
 			b = b[k:]
-			h := &Hash{m: make(map[string][]byte, n)}
+			h := &Hash{}
 			for i := uint64(0); i < n; i++ {
 				f, rest, err := ReadBytes(b)
 				if err != nil {
@@ -54,41 +74,37 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
-				h.m[string(f)] = Owned(val)
+				h.set(f, string(val))
 				b = rest
 			}
 			if len(b) != 0 {
-				return nil, fmt.Errorf("trailing bytes after hash")
+				return nil, fmt.Errorf("keyspace: trailing bytes after hash")
 			}
 			return h, nil
 		},
 		Size: func(v any) int {
 			h := v.(*Hash)
-			n := 48
-			for f, val := range h.m {
-				n += 16 + 24 + len(f) + cap(val) + 8
+			n := 64 + 32*cap(h.t.names)
+			if h.t.index != nil {
+				n += 48 + 28*h.t.indexPeak
+			}
+			for i, f := range h.t.names {
+				n += sizeClass(len(f)) + sizeClass(len(h.t.vals[i]))
 			}
 			return n
 		},
-		Len: func(v any) int { return len(v.(*Hash).m) },
+		Len: func(v any) int { return v.(*Hash).t.len() },
 		Encoding: func(v any) string {
-			h := v.(*Hash)
-			if len(h.m) > hashMaxListpackEntries {
+			if v.(*Hash).big {
 				return "hashtable"
-			}
-			for f, val := range h.m {
-				if len(f) > hashMaxListpackValue || len(val) > hashMaxListpackValue {
-					return "hashtable"
-				}
 			}
 			return "listpack"
 		},
 	})
 	const w, r, d, f = FlagWrite, FlagReadonly, FlagDenyOOM, FlagFast
-	h := CatHash
 	key := func(c *Command) *Command {
 		c.FirstKey, c.LastKey, c.Step, c.Group = 1, 1, 1, "hash"
-		c.Categories |= h
+		c.Categories |= CatHash
 		return c
 	}
 	Register(
@@ -107,11 +123,32 @@ func init() {
 		key(&Command{Name: "hincrby", Arity: 4, Flags: w | d | f, Summary: "Increments the integer value of a field in a hash by a number.", Since: "2.0.0", Handler: cmdHIncrBy}),
 		key(&Command{Name: "hincrbyfloat", Arity: 4, Flags: w | d | f, Summary: "Increments the floating point value of a field by a number.", Since: "2.6.0", Handler: cmdHIncrByFloat}),
 		key(&Command{Name: "hrandfield", Arity: -2, Flags: r, Summary: "Returns one or more random fields from a hash.", Since: "6.2.0", Handler: cmdHRandField}),
-		key(&Command{Name: "hscan", Arity: -3, Flags: r, Summary: "Iterates over fields and values of a hash.", Since: "2.8.0", Handler: cmdHScan}),
+		key(&Command{Name: "hscan", Arity: -3, Flags: r, Summary: "Iterates over fields and values of a hash.", Since: "2.0.0", Handler: cmdHScan}),
 	)
 }
 
-// hashOf returns the hash at key for reading (nil when missing); wrong=true after replying WRONGTYPE.
+// sizeClass estimates the bytes the Go allocator hands out for an n-byte string.
+func sizeClass(n int) int {
+	switch {
+	case n == 0:
+		return 0
+	case n <= 8:
+		return 8
+	case n <= 16:
+		return 16
+	case n <= 32:
+		return 32
+	}
+	return (n + 15) &^ 15
+}
+
+// appendString is AppendBytes for a string.
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// hashOf returns the hash at key (nil when missing); wrong=true after replying WRONGTYPE.
 func (c *Ctx) hashOf(key []byte, write bool) (h *Hash, o *Object, wrong bool) {
 	if o, wrong = c.LookupTyped(key, TypeHash, write); o == nil {
 		return nil, nil, wrong
@@ -119,14 +156,14 @@ func (c *Ctx) hashOf(key []byte, write bool) (h *Hash, o *Object, wrong bool) {
 	return o.Val.(*Hash), o, false
 }
 
-// hashForWrite returns the hash at key, creating it when missing.
+// hashForWrite returns the hash at key, creating it when missing; ok=false after replying WRONGTYPE.
 func (c *Ctx) hashForWrite(key []byte) (*Hash, *Object, bool) {
 	h, o, wrong := c.hashOf(key, true)
 	if wrong {
 		return nil, nil, false
 	}
 	if h == nil {
-		h = &Hash{m: map[string][]byte{}}
+		h = &Hash{}
 		o = &Object{Type: TypeHash, Val: h}
 		c.Set(key, o, false)
 	}
@@ -145,11 +182,9 @@ func cmdHSet(c *Ctx) {
 	}
 	added := 0
 	for i := 2; i < len(c.Args); i += 2 {
-		f := c.Args[i]
-		if _, exists := h.m[string(f)]; !exists {
+		if h.set(c.Args[i], string(c.Args[i+1])) {
 			added++
 		}
-		h.m[string(f)] = Owned(c.Args[i+1])
 	}
 	c.Modified(key, o)
 	c.Notify('h', "hset", key)
@@ -163,20 +198,15 @@ func cmdHSet(c *Ctx) {
 
 func cmdHSetNX(c *Ctx) {
 	key := c.Args[1]
-	h, o, wrong := c.hashOf(key, true)
-	if wrong {
+	h, o, ok := c.hashForWrite(key)
+	if !ok {
 		return
 	}
-	if h != nil {
-		if _, exists := h.m[string(c.Args[2])]; exists {
-			c.W.Int(0)
-			return
-		}
+	if h.t.has(c.Args[2]) {
+		c.W.Int(0)
+		return
 	}
-	if h == nil {
-		h, o, _ = c.hashForWrite(key)
-	}
-	h.m[string(c.Args[2])] = Owned(c.Args[3])
+	h.set(c.Args[2], string(c.Args[3]))
 	c.Modified(key, o)
 	c.Notify('h', "hset", key)
 	c.Propagate()
@@ -192,12 +222,11 @@ func cmdHGet(c *Ctx) {
 		c.W.Null()
 		return
 	}
-	v, ok := h.m[string(c.Args[2])]
-	if !ok {
-		c.W.Null()
+	if v, ok := h.t.get(c.Args[2]); ok {
+		c.W.BulkString(v)
 		return
 	}
-	c.W.Bulk(v)
+	c.W.Null()
 }
 
 func cmdHMGet(c *Ctx) {
@@ -207,45 +236,41 @@ func cmdHMGet(c *Ctx) {
 	}
 	c.W.Array(len(c.Args) - 2)
 	for _, f := range c.Args[2:] {
-		if h == nil {
-			c.W.Null()
-			continue
+		if h != nil {
+			if v, ok := h.t.get(f); ok {
+				c.W.BulkString(v)
+				continue
+			}
 		}
-		if v, ok := h.m[string(f)]; ok {
-			c.W.Bulk(v)
-		} else {
-			c.W.Null()
-		}
+		c.W.Null()
 	}
 }
 
+// cmdHGetAll serves HGETALL (a map in RESP3), HKEYS and HVALS.
 func cmdHGetAll(c *Ctx) {
 	h, _, wrong := c.hashOf(c.Args[1], false)
 	if wrong {
 		return
 	}
+	name := c.Cmd.Name
 	n := 0
 	if h != nil {
-		n = len(h.m)
+		n = h.t.len()
 	}
-	switch c.Cmd.Name {
-	case "hgetall":
+	if name == "hgetall" {
 		c.W.Map(n)
-	default:
+	} else {
 		c.W.Array(n)
 	}
 	if h == nil {
 		return
 	}
-	for f, v := range h.m {
-		switch c.Cmd.Name {
-		case "hgetall":
+	for i, f := range h.t.names {
+		if name != "hvals" {
 			c.W.BulkString(f)
-			c.W.Bulk(v)
-		case "hkeys":
-			c.W.BulkString(f)
-		default:
-			c.W.Bulk(v)
+		}
+		if name != "hkeys" {
+			c.W.BulkString(h.t.vals[i])
 		}
 	}
 }
@@ -260,24 +285,26 @@ func cmdHDel(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
-	c.W.Int(int64(removeNames(c, key, o, h.m, 'h', "hdel")))
+	c.W.Int(int64(removeNames(c, key, o, &h.t, 'h', "hdel")))
 }
 
-// removeNames deletes the names in c.Args[2:] from a hash's or set's map and reports how many existed. When
-// any did, it marks the key modified, emits the event, deletes the key once the map is empty and logs the
-// command as is (HDEL, SREM).
-func removeNames[V any](c *Ctx, key []byte, o *Object, m map[string]V, class byte, event string) int {
+// removeNames deletes the names in c.Args[2:] from a hash's or set's table and reports how many existed.
+// When any did, it marks the key modified, emits the event, deletes the key once the table is empty and
+// logs the command as is (HDEL, SREM).
+func removeNames[V any](c *Ctx, key []byte, o *Object, t *dense[V], class byte, event string) int {
 	n := 0
 	for _, name := range c.Args[2:] {
-		if _, ok := m[string(name)]; ok {
-			delete(m, string(name))
+		if t.remove(name) {
 			n++
+			if t.len() == 0 {
+				break
+			}
 		}
 	}
 	if n > 0 {
 		c.Modified(key, o)
 		c.Notify(class, event, key)
-		if len(m) == 0 {
+		if t.len() == 0 {
 			c.Delete(key)
 			c.Notify('g', "del", key)
 		}
@@ -291,16 +318,11 @@ func cmdHExists(c *Ctx) {
 	if wrong {
 		return
 	}
-	if h == nil {
-		c.W.Int(0)
+	if h != nil && h.t.has(c.Args[2]) {
+		c.W.Int(1)
 		return
 	}
-	_, ok := h.m[string(c.Args[2])]
-	if ok {
-		c.W.Int(1)
-	} else {
-		c.W.Int(0)
-	}
+	c.W.Int(0)
 }
 
 func cmdHLen(c *Ctx) {
@@ -312,7 +334,7 @@ func cmdHLen(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
-	c.W.Int(int64(len(h.m)))
+	c.W.Int(int64(h.t.len()))
 }
 
 func cmdHStrlen(c *Ctx) {
@@ -324,7 +346,8 @@ func cmdHStrlen(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
-	c.W.Int(int64(len(h.m[string(c.Args[2])])))
+	v, _ := h.t.get(c.Args[2])
+	c.W.Int(int64(len(v)))
 }
 
 func cmdHIncrBy(c *Ctx) {
@@ -339,8 +362,8 @@ func cmdHIncrBy(c *Ctx) {
 	}
 	var cur int64
 	if h != nil {
-		if v, exists := h.m[string(c.Args[2])]; exists {
-			n, err := ParseInt(v)
+		if v, exists := h.t.get(c.Args[2]); exists {
+			n, err := ParseInt([]byte(v))
 			if err != nil {
 				c.Error("ERR hash value is not an integer")
 				return
@@ -356,7 +379,7 @@ func cmdHIncrBy(c *Ctx) {
 	if h == nil {
 		h, o, _ = c.hashForWrite(key)
 	}
-	h.m[string(c.Args[2])] = strconv.AppendInt(nil, cur, 10)
+	h.set(c.Args[2], strconv.FormatInt(cur, 10))
 	c.Modified(key, o)
 	c.Notify('h', "hincrby", key)
 	c.Propagate()
@@ -364,9 +387,13 @@ func cmdHIncrBy(c *Ctx) {
 }
 
 func cmdHIncrByFloat(c *Ctx) {
-	by, ok := ParseFloat(c.Args[3])
+	by, ok := parseLongDouble(c.Args[3])
 	if !ok {
 		c.Error(ErrNotFloat)
+		return
+	}
+	if by.IsInf() {
+		c.Error("ERR value is NaN or Infinity")
 		return
 	}
 	key := c.Args[1]
@@ -374,10 +401,10 @@ func cmdHIncrByFloat(c *Ctx) {
 	if wrong {
 		return
 	}
-	var cur float64
+	cur := new(big.Float).SetPrec(ldPrec)
 	if h != nil {
-		if v, exists := h.m[string(c.Args[2])]; exists {
-			f, ok := ParseFloat(v)
+		if v, exists := h.t.get(c.Args[2]); exists {
+			f, ok := parseLongDouble([]byte(v))
 			if !ok {
 				c.Error("ERR hash value is not a float")
 				return
@@ -385,39 +412,50 @@ func cmdHIncrByFloat(c *Ctx) {
 			cur = f
 		}
 	}
-	cur += by
-	if math.IsInf(cur, 0) || math.IsNaN(cur) {
+	if cur.IsInf() {
 		c.Error(ErrNaNInf)
 		return
 	}
+	sum := new(big.Float).SetPrec(ldPrec).Add(cur, by)
+	if ldOverflows(sum) {
+		c.Error(ErrNaNInf)
+		return
+	}
+	s := formatLongDouble(sum)
 	if h == nil {
 		h, o, _ = c.hashForWrite(key)
 	}
-	s := []byte(FormatFloat(cur))
-	h.m[string(c.Args[2])] = s
+	h.set(c.Args[2], s)
 	c.Modified(key, o)
 	c.Notify('h', "hincrbyfloat", key)
-	c.Emit([]byte("HSET"), key, c.Args[2], s)
-	c.W.Bulk(s)
+	// The result, not the increment, is logged: replay must not depend on float arithmetic.
+	c.Emit([]byte("HSET"), key, c.Args[2], []byte(s))
+	c.W.BulkString(s)
 }
 
 func cmdHRandField(c *Ctx) {
+	if len(c.Args) == 2 {
+		h, _, wrong := c.hashOf(c.Args[1], false)
+		if wrong {
+			return
+		}
+		if h == nil {
+			c.W.Null()
+			return
+		}
+		c.W.BulkString(h.t.names[h.t.random(c.KS.Rand())])
+		return
+	}
+	count, ok := c.parseRangeCount(c.Args[2])
+	if !ok {
+		return
+	}
 	if len(c.Args) > 4 || (len(c.Args) == 4 && !EqualFold(c.Args[3], "withvalues")) {
 		c.Error(ErrSyntax)
 		return
 	}
-	var count int64
-	hasCount := len(c.Args) >= 3
-	if hasCount {
-		n, err := ParseInt(c.Args[2])
-		if err != nil {
-			c.Error(ErrNotInt)
-			return
-		}
-		count = n
-	}
 	withValues := len(c.Args) == 4
-	if withValues && (count > math.MaxInt64/2 || count < math.MinInt64/2) {
+	if withValues && (count > math.MaxInt64/2 || count < -(math.MaxInt64/2)) {
 		c.Error("ERR value is out of range")
 		return
 	}
@@ -425,68 +463,171 @@ func cmdHRandField(c *Ctx) {
 	if wrong {
 		return
 	}
-	if !hasCount {
-		if h == nil {
-			c.W.Null()
-			return
-		}
-		skip := c.KS.Rand().IntN(len(h.m))
-		for f := range h.m {
-			if skip == 0 {
-				c.W.BulkString(f)
-				return
-			}
-			skip--
-		}
-		return
-	}
 	if h == nil || count == 0 {
 		c.W.Array(0)
 		return
 	}
-	fields := make([]string, 0, len(h.m))
-	for f := range h.m {
-		fields = append(fields, f)
-	}
-	var pick []string
-	if count > 0 {
-		c.KS.Rand().Shuffle(len(fields), func(i, j int) { fields[i], fields[j] = fields[j], fields[i] })
-		pick = fields[:min(int(count), len(fields))]
-	} else {
-		for i := int64(0); i < -count; i++ {
-			pick = append(pick, fields[c.KS.Rand().IntN(len(fields))])
+	pairs := withValues && c.W.Proto >= 3
+	reply := func(n int) {
+		if withValues && !pairs {
+			c.W.Array(2 * n)
+		} else {
+			c.W.Array(n)
 		}
 	}
-	if withValues && c.W.Proto >= 3 {
-		c.W.Array(len(pick))
-		for _, f := range pick {
+	field := func(i int) {
+		if pairs {
 			c.W.Array(2)
-			c.W.BulkString(f)
-			c.W.Bulk(h.m[f])
+		}
+		c.W.BulkString(h.t.names[i])
+		if withValues {
+			c.W.BulkString(h.t.vals[i])
+		}
+	}
+	if count < 0 {
+		n := int(-count)
+		reply(n)
+		for ; n > 0; n-- {
+			field(h.t.random(c.KS.Rand()))
 		}
 		return
 	}
-	if withValues {
-		c.W.Array(2 * len(pick))
-	} else {
-		c.W.Array(len(pick))
+	picks := distinctPositions(c.KS.Rand(), h.t.len(), count)
+	reply(len(picks))
+	for _, i := range picks {
+		field(i)
 	}
-	for _, f := range pick {
-		c.W.BulkString(f)
-		if withValues {
-			c.W.Bulk(h.m[f])
+}
+
+// parseRangeCount parses the count of SRANDMEMBER/HRANDFIELD: an integer in [-LLONG_MAX, LLONG_MAX]
+// (Redis's getRangeLongFromObjectOrReply).
+func (c *Ctx) parseRangeCount(b []byte) (int64, bool) {
+	n, ok := c.ParseInt(b)
+	if !ok {
+		return 0, false
+	}
+	if n == math.MinInt64 {
+		c.Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+		return 0, false
+	}
+	return n, true
+}
+
+// distinctPositions returns min(count, n) distinct positions out of n, in random order when count < n
+// (a partial Fisher-Yates shuffle over the positions) and in table order when count >= n, as Redis
+// returns the whole collection then.
+func distinctPositions(r interface{ IntN(int) int }, n int, count int64) []int {
+	if count >= int64(n) {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	k := int(count)
+	if k*4 < n {
+		// Few picks from many: draw until k distinct positions, without an n-sized permutation.
+		seen := make(map[int]struct{}, k)
+		out := make([]int, 0, k)
+		for len(out) < k {
+			i := r.IntN(n)
+			if _, dup := seen[i]; !dup {
+				seen[i] = struct{}{}
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	for i := 0; i < k; i++ {
+		j := i + r.IntN(n-i)
+		perm[i], perm[j] = perm[j], perm[i]
+	}
+	return perm[:k]
+}
+
+// parseScanCursor parses an HSCAN/SSCAN cursor as Redis's parseScanCursorOrReply does (strtoul on the
+// whole argument: an optional sign, a negative value wrapping around, no leading space, at most 2^64-1).
+func (c *Ctx) parseScanCursor(b []byte) (uint64, bool) {
+	s := b
+	neg := false
+	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+		if len(s) == 0 {
+			c.Error("ERR invalid cursor")
+			return 0, false
+		}
+	}
+	var v uint64
+	for _, ch := range s {
+		if ch < '0' || ch > '9' {
+			c.Error("ERR invalid cursor")
+			return 0, false
+		}
+		d := uint64(ch - '0')
+		if v > (math.MaxUint64-d)/10 {
+			c.Error("ERR invalid cursor")
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// scanTable writes one HSCAN/SSCAN reply for t: the next cursor and the matching entries, each as its
+// name (and value, for hashes, when vals is set). Compact encodings (listpack, intset) answer everything
+// in one call with cursor 0, as Redis does for them; hashtable-encoded ones page through positions (see
+// table.scan), COUNT at a time.
+func scanTable[V any](c *Ctx, t *dense[V], paged bool, cursor uint64, vals func(int) string) {
+	pat, count, ok := c.ScanOptions(3)
+	if !ok {
+		return
+	}
+	var picked []int
+	keep := func(i int) {
+		if pat == nil || Match(pat, []byte(t.names[i]), false) {
+			picked = append(picked, i)
+		}
+	}
+	next := uint64(0)
+	if paged {
+		next = t.scan(cursor, count, keep)
+	} else {
+		for i := range t.names {
+			keep(i)
+		}
+	}
+	c.W.Array(2)
+	c.W.BulkString(strconv.FormatUint(next, 10))
+	if vals == nil {
+		c.W.Array(len(picked))
+	} else {
+		c.W.Array(2 * len(picked))
+	}
+	for _, i := range picked {
+		c.W.BulkString(t.names[i])
+		if vals != nil {
+			c.W.BulkString(vals(i))
 		}
 	}
 }
 
-// cmdHScan returns every matching field in one reply with cursor 0: SCAN's COUNT is a hint, and a hash's
-// fields have no stable order to resume from (Redis does the same for small, listpack-encoded hashes).
+// emptyScan is the reply to HSCAN/SSCAN of a missing key.
+func (c *Ctx) emptyScan() {
+	c.W.Array(2)
+	c.W.BulkString("0")
+	c.W.Array(0)
+}
+
 func cmdHScan(c *Ctx) {
-	if _, err := strconv.ParseUint(string(c.Args[2]), 10, 64); err != nil {
-		c.Error("ERR invalid cursor")
-		return
-	}
-	pat, _, ok := c.ScanOptions(3)
+	cursor, ok := c.parseScanCursor(c.Args[2])
 	if !ok {
 		return
 	}
@@ -494,21 +635,9 @@ func cmdHScan(c *Ctx) {
 	if wrong {
 		return
 	}
-	c.W.Array(2)
-	c.W.BulkString("0")
 	if h == nil {
-		c.W.Array(0)
+		c.emptyScan()
 		return
 	}
-	var out []string
-	for f := range h.m {
-		if pat == nil || Match(pat, []byte(f), false) {
-			out = append(out, f)
-		}
-	}
-	c.W.Array(2 * len(out))
-	for _, f := range out {
-		c.W.BulkString(f)
-		c.W.Bulk(h.m[f])
-	}
+	scanTable(c, &h.t, h.big, cursor, func(i int) string { return h.t.vals[i] })
 }

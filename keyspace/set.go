@@ -3,95 +3,180 @@ package keyspace
 import (
 	"encoding/binary"
 	"fmt"
-	"sort"
-	"strconv"
+	"math"
 )
 
-// Set is the value of a set key.
+// Set is the value of a set key: its members in a dense table (see dense), in arbitrary order.
 type Set struct {
-	m map[string]struct{}
+	t   dense[struct{}]
+	enc setEncoding
 }
 
-// ForEachMember calls fn for every member until it returns false (ZUNION & co. read sets through it).
-func (s *Set) ForEachMember(fn func(string) bool) {
-	for m := range s.m {
-		if !fn(m) {
-			return
-		}
-	}
-}
+// setEncoding is what OBJECT ENCODING reports for a set. Like Redis's it only moves towards hashtable
+// as members are added (see Set.add), except when SPOP rebuilds a set.
+type setEncoding uint8
 
-// Redis's defaults, for OBJECT ENCODING.
+const (
+	setIntset setEncoding = iota
+	setListpack
+	setHashtable
+)
+
+// Redis's defaults: set-max-intset-entries, set-max-listpack-entries, set-max-listpack-value.
 const (
 	setMaxIntsetEntries   = 512
 	setMaxListpackEntries = 128
 	setMaxListpackValue   = 64
 )
 
+// newSet returns an empty set encoded as Redis's setTypeCreate would encode it for a first member first
+// and about hint members.
+func newSet(first []byte, hint int) *Set {
+	s := &Set{enc: setHashtable}
+	switch {
+	case isSetInt(first) && hint <= setMaxIntsetEntries:
+		s.enc = setIntset
+	case hint <= setMaxListpackEntries:
+		s.enc = setListpack
+	}
+	return s
+}
+
+// isSetInt reports whether m would be stored in an intset (Redis's string2ll).
+func isSetInt(m []byte) bool {
+	_, err := ParseInt(m)
+	return err == nil
+}
+
+// Len returns the number of members.
+func (s *Set) Len() int { return s.t.len() }
+
+// Has reports whether m is a member.
+func (s *Set) Has(m []byte) bool { return s.t.has(m) }
+
+// ForEachMember calls fn for every member until it returns false (ZUNION & co. read sets through it).
+func (s *Set) ForEachMember(fn func(string) bool) {
+	for _, m := range s.t.names {
+		if !fn(m) {
+			return
+		}
+	}
+}
+
+// add inserts m and reports whether it was new, converting the encoding as Redis 7.2's setTypeAdd does.
+func (s *Set) add(m []byte) bool {
+	if s.t.has(m) {
+		return false
+	}
+	s.noteAdd(m)
+	s.t.add(string(m), struct{}{})
+	return true
+}
+
+// noteAdd updates the encoding for a member about to be added.
+func (s *Set) noteAdd(m []byte) { s.enc = s.enc.after(m, s.t.len()) }
+
+// after returns the encoding of a set of n members encoded e once m is added to it.
+func (e setEncoding) after(m []byte, n int) setEncoding {
+	switch e {
+	case setIntset:
+		switch {
+		case isSetInt(m):
+			if n+1 > setMaxIntsetEntries {
+				return setHashtable
+			}
+		case n < setMaxListpackEntries && len(m) <= setMaxListpackValue:
+			return setListpack
+		default:
+			return setHashtable
+		}
+	case setListpack:
+		if n >= setMaxListpackEntries || len(m) > setMaxListpackValue {
+			return setHashtable
+		}
+	}
+	return e
+}
+
+// maybeConvert is Redis's setTypeMaybeConvert: SADD of many members converts a compact set up front.
+func (s *Set) maybeConvert(hint int) {
+	if (s.enc == setListpack && hint > setMaxListpackEntries) || (s.enc == setIntset && hint > setMaxIntsetEntries) {
+		s.enc = setHashtable
+	}
+}
+
+// reencode recomputes the encoding as if the set were built again from its members (SPOP of most of a
+// set replaces it with a new one holding the members left, as Redis does).
+func (s *Set) reencode() {
+	if s.t.len() == 0 {
+		return
+	}
+	e := newSet([]byte(s.t.names[0]), s.t.len()).enc
+	for i, m := range s.t.names {
+		e = e.after([]byte(m), i)
+	}
+	s.enc = e
+}
+
 func init() {
 	RegisterType(TypeSet, &TypeOps{
 		Clone: func(v any) any {
 			s := v.(*Set)
-			n := &Set{m: make(map[string]struct{}, len(s.m))}
-			for k := range s.m {
-				n.m[k] = struct{}{}
-			}
-			return n
+			return &Set{t: s.t.clone(func(struct{}) struct{} { return struct{}{} }), enc: s.enc}
 		},
 		Marshal: func(dst []byte, v any) []byte {
 			s := v.(*Set)
-			dst = binary.AppendUvarint(dst, uint64(len(s.m)))
-			for k := range s.m {
-				dst = AppendBytes(dst, []byte(k))
+			dst = binary.AppendUvarint(dst, uint64(s.t.len()))
+			for _, m := range s.t.names {
+				dst = appendString(dst, m)
 			}
 			return dst
 		},
 		Unmarshal: func(b []byte) (any, error) {
 			n, k := binary.Uvarint(b)
 			if k <= 0 || n > uint64(len(b)) {
-				return nil, fmt.Errorf("bad set length")
+				return nil, fmt.Errorf("keyspace: bad set length")
 			}
 			b = b[k:]
-			s := &Set{m: make(map[string]struct{}, n)}
+			var s *Set
 			for i := uint64(0); i < n; i++ {
 				m, rest, err := ReadBytes(b)
 				if err != nil {
 					return nil, err
 				}
-				s.m[string(m)] = struct{}{}
+				if s == nil {
+					s = newSet(m, int(n))
+				}
+				if !s.add(m) {
+					return nil, fmt.Errorf("keyspace: duplicate set member")
+				}
 				b = rest
 			}
 			if len(b) != 0 {
-				return nil, fmt.Errorf("trailing bytes after set")
+				return nil, fmt.Errorf("keyspace: trailing bytes after set")
+			}
+			if s == nil {
+				return nil, fmt.Errorf("keyspace: empty set")
 			}
 			return s, nil
 		},
 		Size: func(v any) int {
-			n := 48
-			for k := range v.(*Set).m {
-				n += 24 + len(k)
+			s := v.(*Set)
+			n := 64 + 16*cap(s.t.names)
+			if s.t.index != nil {
+				n += 48 + 28*s.t.indexPeak
+			}
+			for _, m := range s.t.names {
+				n += sizeClass(len(m))
 			}
 			return n
 		},
-		Len: func(v any) int { return len(v.(*Set).m) },
+		Len: func(v any) int { return v.(*Set).t.len() },
 		Encoding: func(v any) string {
-			s := v.(*Set)
-			ints := len(s.m) <= setMaxIntsetEntries
-			small := len(s.m) <= setMaxListpackEntries
-			for k := range s.m {
-				if ints {
-					if _, err := ParseInt([]byte(k)); err != nil {
-						ints = false
-					}
-				}
-				if len(k) > setMaxListpackValue {
-					small = false
-				}
-			}
-			switch {
-			case ints:
+			switch v.(*Set).enc {
+			case setIntset:
 				return "intset"
-			case small:
+			case setListpack:
 				return "listpack"
 			}
 			return "hashtable"
@@ -137,7 +222,7 @@ func numKeysAt(i int) func(args [][]byte) []int {
 			return nil
 		}
 		n, err := ParseInt(args[i])
-		if err != nil || n <= 0 || int(n) > len(args)-i-1 {
+		if err != nil || n <= 0 || n > int64(len(args)-i-1) {
 			return nil
 		}
 		out := make([]int, n)
@@ -148,6 +233,7 @@ func numKeysAt(i int) func(args [][]byte) []int {
 	}
 }
 
+// setOf returns the set at key (nil when missing); wrong=true after replying WRONGTYPE.
 func (c *Ctx) setOf(key []byte, write bool) (s *Set, o *Object, wrong bool) {
 	if o, wrong = c.LookupTyped(key, TypeSet, write); o == nil {
 		return nil, nil, wrong
@@ -161,15 +247,17 @@ func cmdSAdd(c *Ctx) {
 	if wrong {
 		return
 	}
+	members := c.Args[2:]
 	if s == nil {
-		s = &Set{m: make(map[string]struct{}, len(c.Args)-2)}
+		s = newSet(members[0], len(members))
 		o = &Object{Type: TypeSet, Val: s}
 		c.Set(key, o, false)
+	} else {
+		s.maybeConvert(len(members))
 	}
 	added := 0
-	for _, m := range c.Args[2:] {
-		if _, ok := s.m[string(m)]; !ok {
-			s.m[string(m)] = struct{}{}
+	for _, m := range members {
+		if s.add(m) {
 			added++
 		}
 	}
@@ -191,7 +279,7 @@ func cmdSRem(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
-	c.W.Int(int64(removeNames(c, key, o, s.m, 's', "srem")))
+	c.W.Int(int64(removeNames(c, key, o, &s.t, 's', "srem")))
 }
 
 func cmdSMembers(c *Ctx) {
@@ -203,8 +291,8 @@ func cmdSMembers(c *Ctx) {
 		c.W.Set(0)
 		return
 	}
-	c.W.Set(len(s.m))
-	for m := range s.m {
+	c.W.Set(s.t.len())
+	for _, m := range s.t.names {
 		c.W.BulkString(m)
 	}
 }
@@ -214,15 +302,11 @@ func cmdSIsMember(c *Ctx) {
 	if wrong {
 		return
 	}
-	ok := false
-	if s != nil {
-		_, ok = s.m[string(c.Args[2])]
-	}
-	if ok {
+	if s != nil && s.t.has(c.Args[2]) {
 		c.W.Int(1)
-	} else {
-		c.W.Int(0)
+		return
 	}
+	c.W.Int(0)
 }
 
 func cmdSMIsMember(c *Ctx) {
@@ -232,11 +316,7 @@ func cmdSMIsMember(c *Ctx) {
 	}
 	c.W.Array(len(c.Args) - 2)
 	for _, m := range c.Args[2:] {
-		ok := false
-		if s != nil {
-			_, ok = s.m[string(m)]
-		}
-		if ok {
+		if s != nil && s.t.has(m) {
 			c.W.Int(1)
 		} else {
 			c.W.Int(0)
@@ -253,11 +333,12 @@ func cmdSCard(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
-	c.W.Int(int64(len(s.m)))
+	c.W.Int(int64(s.t.len()))
 }
 
-// computeSetOp evaluates inter/union/diff over the sets at keys; ok=false after a WRONGTYPE reply.
-func (c *Ctx) computeSetOp(op string, keys [][]byte) (map[string]struct{}, bool) {
+// setsAt looks up the sets at keys, type-checking every key before anything else as Redis does; a
+// missing key is a nil set. ok=false after a WRONGTYPE reply.
+func (c *Ctx) setsAt(keys [][]byte) ([]*Set, bool) {
 	sets := make([]*Set, len(keys))
 	for i, k := range keys {
 		s, _, wrong := c.setOf(k, false)
@@ -266,99 +347,113 @@ func (c *Ctx) computeSetOp(op string, keys [][]byte) (map[string]struct{}, bool)
 		}
 		sets[i] = s
 	}
-	out := map[string]struct{}{}
+	return sets, true
+}
+
+// interEach calls fn for each member of the intersection of sets until fn returns false. It walks the
+// smallest set and probes the others.
+func interEach(sets []*Set, fn func(m string) bool) {
+	smallest := 0
+	for i, s := range sets {
+		if s == nil {
+			return
+		}
+		if s.t.len() < sets[smallest].t.len() {
+			smallest = i
+		}
+	}
+next:
+	for _, m := range sets[smallest].t.names {
+		for i, s := range sets {
+			if i != smallest && s != sets[smallest] && s.t.findString(m) < 0 {
+				continue next
+			}
+		}
+		if !fn(m) {
+			return
+		}
+	}
+}
+
+// setOpResult evaluates SINTER/SUNION/SDIFF over sets into a new set, built (and so encoded) as Redis
+// builds a *STORE destination: an intset to which the members are added one by one.
+func setOpResult(op string, sets []*Set) *Set {
+	out := &Set{enc: setIntset}
+	add := func(m string) bool {
+		if out.t.findString(m) < 0 {
+			out.noteAdd([]byte(m))
+			out.t.add(m, struct{}{})
+		}
+		return true
+	}
 	switch op {
 	case "inter":
-		for _, s := range sets {
-			if s == nil {
-				return out, true
-			}
-		}
-		sorted := append([]*Set(nil), sets...)
-		sort.Slice(sorted, func(i, j int) bool { return len(sorted[i].m) < len(sorted[j].m) })
-	outer:
-		for m := range sorted[0].m {
-			for _, s := range sorted[1:] {
-				if _, ok := s.m[m]; !ok {
-					continue outer
-				}
-			}
-			out[m] = struct{}{}
-		}
+		interEach(sets, add)
 	case "union":
 		for _, s := range sets {
 			if s != nil {
-				for m := range s.m {
-					out[m] = struct{}{}
+				for _, m := range s.t.names {
+					add(m)
 				}
 			}
 		}
 	case "diff":
 		if sets[0] == nil {
-			return out, true
+			break
 		}
-		for m := range sets[0].m {
-			in := false
+	member:
+		for _, m := range sets[0].t.names {
 			for _, s := range sets[1:] {
-				if s != nil {
-					if _, ok := s.m[m]; ok {
-						in = true
-						break
-					}
+				if s != nil && (s == sets[0] || s.t.findString(m) >= 0) {
+					continue member
 				}
 			}
-			if !in {
-				out[m] = struct{}{}
-			}
+			add(m)
 		}
 	}
-	return out, true
+	return out
 }
 
+// cmdSetOp serves SINTER, SUNION, SDIFF and their *STORE forms.
 func cmdSetOp(c *Ctx) {
 	name := c.Cmd.Name
 	store := len(name) > 5 && name[len(name)-5:] == "store"
-	op := name[1:]
+	op, keys := name[1:], c.Args[1:]
 	if store {
-		op = name[1 : len(name)-5]
+		op, keys = name[1:len(name)-5], c.Args[2:]
 	}
-	keys := c.Args[1:]
-	if store {
-		keys = c.Args[2:]
-	}
-	res, ok := c.computeSetOp(op, keys)
+	sets, ok := c.setsAt(keys)
 	if !ok {
 		return
 	}
+	res := setOpResult(op, sets)
 	if !store {
-		c.W.Set(len(res))
-		for m := range res {
+		c.W.Set(res.t.len())
+		for _, m := range res.t.names {
 			c.W.BulkString(m)
 		}
 		return
 	}
 	dst := c.Args[1]
-	existed := c.LookupWrite(dst) != nil
-	if len(res) == 0 {
-		if existed {
-			c.Delete(dst)
+	if res.t.len() == 0 {
+		if c.Delete(dst) {
 			c.Notify('g', "del", dst)
 			c.Emit(argDEL, dst)
 		}
 		c.W.Int(0)
 		return
 	}
-	c.Set(dst, &Object{Type: TypeSet, Val: &Set{m: res}}, false)
+	c.Set(dst, &Object{Type: TypeSet, Val: res}, false)
 	c.Notify('s', name, dst)
-	// The result is logged as its members, so replay does not depend on the source sets.
-	args := make([][]byte, 0, len(res)+2)
+	// The result is logged as its members, so that replaying it depends on no other key.
+	args := make([][]byte, 0, res.t.len()+2)
 	args = append(args, []byte("SADD"), dst)
-	for m := range res {
+	for _, m := range res.t.names {
 		args = append(args, []byte(m))
 	}
 	c.Emit(argDEL, dst)
 	c.Emit(args...)
-	c.W.Int(int64(len(res)))
+	c.W.Int(int64(res.t.len()))
 }
 
 func cmdSInterCard(c *Ctx) {
@@ -367,43 +462,44 @@ func cmdSInterCard(c *Ctx) {
 		c.Error("ERR numkeys should be greater than 0")
 		return
 	}
-	if int(n) > len(c.Args)-2 {
+	if n > int64(len(c.Args)-2) {
 		c.Error("ERR Number of keys can't be greater than number of args")
 		return
 	}
 	limit := int64(0)
-	rest := c.Args[2+n:]
-	for i := 0; i < len(rest); i += 2 {
-		if !EqualFold(rest[i], "limit") || i+1 >= len(rest) {
+	for i := 2 + int(n); i < len(c.Args); i++ {
+		if !EqualFold(c.Args[i], "limit") || i+1 >= len(c.Args) {
 			c.Error(ErrSyntax)
 			return
 		}
-		l, err := ParseInt(rest[i+1])
+		i++
+		l, err := ParseInt(c.Args[i])
 		if err != nil || l < 0 {
 			c.Error("ERR LIMIT can't be negative")
 			return
 		}
 		limit = l
 	}
-	res, ok := c.computeSetOp("inter", c.Args[2:2+n])
+	sets, ok := c.setsAt(c.Args[2 : 2+n])
 	if !ok {
 		return
 	}
-	card := int64(len(res))
-	if limit > 0 && card > limit {
-		card = limit
-	}
+	card := int64(0)
+	interEach(sets, func(string) bool {
+		card++
+		return limit == 0 || card < limit
+	})
 	c.W.Int(card)
 }
 
 func cmdSPop(c *Ctx) {
-	key := c.Args[1]
-	hasCount := len(c.Args) == 3
 	if len(c.Args) > 3 {
 		c.Error(ErrSyntax)
 		return
 	}
-	var count int64 = 1
+	key := c.Args[1]
+	hasCount := len(c.Args) == 3
+	count := int64(1)
 	if hasCount {
 		n, err := ParseInt(c.Args[2])
 		if err != nil || n < 0 {
@@ -424,36 +520,40 @@ func cmdSPop(c *Ctx) {
 		}
 		return
 	}
-	var popped []string
-	for m := range s.m { // map iteration order is random
-		if int64(len(popped)) == count {
-			break
-		}
-		popped = append(popped, m)
-	}
-	for _, m := range popped {
-		delete(s.m, m)
-	}
-	c.Modified(key, o)
 	c.Notify('s', "spop", key)
-	// SPOP is random: log it as the SREM of what was popped.
-	args := make([][]byte, 0, len(popped)+2)
-	args = append(args, []byte("SREM"), key)
-	for _, m := range popped {
-		args = append(args, []byte(m))
-	}
-	c.Emit(args...)
-	if len(s.m) == 0 {
+	if hasCount && count >= int64(s.t.len()) {
+		// The whole set: reply with it, delete the key and log a DEL.
+		c.W.Set(s.t.len())
+		for _, m := range s.t.names {
+			c.W.BulkString(m)
+		}
 		c.Delete(key)
 		c.Notify('g', "del", key)
-	}
-	if !hasCount {
-		c.W.BulkString(popped[0])
+		c.Emit(argDEL, key)
 		return
 	}
-	c.W.Set(len(popped))
-	for _, m := range popped {
+	// SPOP is random: it is logged as the SREM of what it popped.
+	effect := make([][]byte, 2, 2+count)
+	effect[0], effect[1] = []byte("SREM"), key
+	if hasCount {
+		c.W.Set(int(count))
+	}
+	size := s.t.len()
+	for i := int64(0); i < count; i++ {
+		p := s.t.random(c.KS.Rand())
+		m := s.t.names[p]
+		s.t.removeAt(p)
 		c.W.BulkString(m)
+		effect = append(effect, []byte(m))
+	}
+	if s.enc != setListpack && (int64(size)-count)*5 <= count {
+		s.reencode()
+	}
+	c.Modified(key, o)
+	c.Emit(effect...)
+	if s.t.len() == 0 {
+		c.Delete(key)
+		c.Notify('g', "del", key)
 	}
 }
 
@@ -462,106 +562,19 @@ func cmdSRandMember(c *Ctx) {
 		c.Error(ErrSyntax)
 		return
 	}
-	hasCount := len(c.Args) == 3
-	var count int64
-	if hasCount {
-		n, ok := c.ParseInt(c.Args[2])
-		if !ok {
+	if len(c.Args) == 2 {
+		s, _, wrong := c.setOf(c.Args[1], false)
+		if wrong {
 			return
 		}
-		count = n
-	}
-	s, _, wrong := c.setOf(c.Args[1], false)
-	if wrong {
-		return
-	}
-	if !hasCount {
 		if s == nil {
 			c.W.Null()
 			return
 		}
-		skip := c.KS.Rand().IntN(len(s.m))
-		for m := range s.m {
-			if skip == 0 {
-				c.W.BulkString(m)
-				return
-			}
-			skip--
-		}
+		c.W.BulkString(s.t.names[s.t.random(c.KS.Rand())])
 		return
 	}
-	if s == nil || count == 0 {
-		c.W.Array(0)
-		return
-	}
-	members := make([]string, 0, len(s.m))
-	for m := range s.m {
-		members = append(members, m)
-	}
-	if count > 0 {
-		c.KS.Rand().Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
-		members = members[:min(int(count), len(members))]
-		c.W.Array(len(members))
-		for _, m := range members {
-			c.W.BulkString(m)
-		}
-		return
-	}
-	c.W.Array(int(-count))
-	for i := int64(0); i < -count; i++ {
-		c.W.BulkString(members[c.KS.Rand().IntN(len(members))])
-	}
-}
-
-func cmdSMove(c *Ctx) {
-	src, dst, m := c.Args[1], c.Args[2], c.Args[3]
-	ss, so, wrong := c.setOf(src, true)
-	if wrong {
-		return
-	}
-	ds, do, wrong := c.setOf(dst, true)
-	if wrong {
-		return
-	}
-	if ss == nil {
-		c.W.Int(0)
-		return
-	}
-	if _, ok := ss.m[string(m)]; !ok {
-		c.W.Int(0)
-		return
-	}
-	if string(src) == string(dst) {
-		c.W.Int(1)
-		return
-	}
-	delete(ss.m, string(m))
-	c.Modified(src, so)
-	c.Notify('s', "srem", src)
-	if len(ss.m) == 0 {
-		c.Delete(src)
-		c.Notify('g', "del", src)
-	}
-	if ds == nil {
-		ds = &Set{m: map[string]struct{}{}}
-		do = &Object{Type: TypeSet, Val: ds}
-		c.Set(dst, do, false)
-	}
-	ds.m[string(m)] = struct{}{}
-	c.Modified(dst, do)
-	c.Notify('s', "sadd", dst)
-	c.Propagate()
-	c.W.Int(1)
-}
-
-// cmdSSCan returns every matching member in one reply with cursor 0 (COUNT is a hint; Redis does the same
-// for small sets).
-func cmdSScan(c *Ctx) {
-	if _, err := strconv.ParseUint(string(c.Args[2]), 10, 64); err != nil {
-		c.Error("ERR invalid cursor")
-		return
-	}
-	pat, _, ok := c.ScanOptions(3)
+	count, ok := c.parseRangeCount(c.Args[2])
 	if !ok {
 		return
 	}
@@ -569,18 +582,84 @@ func cmdSScan(c *Ctx) {
 	if wrong {
 		return
 	}
-	c.W.Array(2)
-	c.W.BulkString("0")
-	var out []string
-	if s != nil {
-		for m := range s.m {
-			if pat == nil || Match(pat, []byte(m), false) {
-				out = append(out, m)
-			}
+	if s == nil || count == 0 {
+		c.W.Array(0)
+		return
+	}
+	if count < 0 {
+		n := int(min(-count, math.MaxInt32))
+		c.W.Array(n)
+		for ; n > 0; n-- {
+			c.W.BulkString(s.t.names[s.t.random(c.KS.Rand())])
 		}
+		return
 	}
-	c.W.Array(len(out))
-	for _, m := range out {
-		c.W.BulkString(m)
+	picks := distinctPositions(c.KS.Rand(), s.t.len(), count)
+	c.W.Array(len(picks))
+	for _, i := range picks {
+		c.W.BulkString(s.t.names[i])
 	}
+}
+
+func cmdSMove(c *Ctx) {
+	src, dst, m := c.Args[1], c.Args[2], c.Args[3]
+	so := c.LookupWrite(src)
+	do := c.LookupWrite(dst)
+	if so == nil {
+		c.W.Int(0)
+		return
+	}
+	if so.Type != TypeSet || (do != nil && do.Type != TypeSet) {
+		c.Error(ErrWrongType)
+		return
+	}
+	ss := so.Val.(*Set)
+	if so == do {
+		if ss.t.has(m) {
+			c.W.Int(1)
+		} else {
+			c.W.Int(0)
+		}
+		return
+	}
+	if !ss.t.remove(m) {
+		c.W.Int(0)
+		return
+	}
+	c.Notify('s', "srem", src)
+	c.Modified(src, so)
+	if ss.t.len() == 0 {
+		c.Delete(src)
+		c.Notify('g', "del", src)
+	}
+	var ds *Set
+	if do == nil {
+		ds = newSet(m, 1)
+		do = &Object{Type: TypeSet, Val: ds}
+		c.Set(dst, do, false)
+	} else {
+		ds = do.Val.(*Set)
+	}
+	if ds.add(m) {
+		c.Modified(dst, do)
+		c.Notify('s', "sadd", dst)
+	}
+	c.Propagate()
+	c.W.Int(1)
+}
+
+func cmdSScan(c *Ctx) {
+	cursor, ok := c.parseScanCursor(c.Args[2])
+	if !ok {
+		return
+	}
+	s, _, wrong := c.setOf(c.Args[1], false)
+	if wrong {
+		return
+	}
+	if s == nil {
+		c.emptyScan()
+		return
+	}
+	scanTable(c, &s.t, s.enc == setHashtable, cursor, nil)
 }

@@ -47,7 +47,6 @@ func init() {
 			s.readyKeys = append(s.readyKeys, wk)
 		}
 	})
-	flushHooks = append(flushHooks, func(s *Server, db int) {})
 }
 
 // block parks c on the request its command made. Called with the keyspace lock held, right after the

@@ -2,15 +2,14 @@ package server
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kvlab/kvlab/keyspace"
 )
 
-// CLIENT UNBLOCK / REPLY / PAUSE / UNPAUSE, LATENCY, and the idle client timeout.
+// CLIENT UNBLOCK / REPLY / PAUSE / UNPAUSE.
 
 // clientCtlSubcommands are merged into CLIENT's table by cmds_conn.go (package variables are initialised
 // before any init function runs, so the order of files does not matter).
@@ -21,16 +20,7 @@ var clientCtlSubcommands = map[string]*keyspace.Command{
 	"unpause": {Name: "unpause", Arity: 2, Flags: keyspace.FlagAdmin | keyspace.FlagLoading | keyspace.FlagStale, Categories: keyspace.CatConnection, Group: "connection", Summary: "Resumes processing of clients that were paused.", Since: "6.2.0", Handler: cmdClientUnpause},
 }
 
-func init() {
-	const ld, st, adm = keyspace.FlagLoading, keyspace.FlagStale, keyspace.FlagAdmin
-	keyspace.Register(&keyspace.Command{Name: "latency", Arity: -2, Group: "server", Summary: "A container for latency diagnostics commands.", Since: "2.8.13",
-		Subcommands: map[string]*keyspace.Command{
-			"latest":  {Name: "latest", Arity: 2, Flags: adm | ld | st, Group: "server", Summary: "Returns the latest latency samples for all events.", Since: "2.8.13", Handler: cmdLatencyLatest},
-			"history": {Name: "history", Arity: 3, Flags: adm | ld | st, Group: "server", Summary: "Returns timestamp-latency samples for an event.", Since: "2.8.13", Handler: cmdLatencyHistory},
-			"reset":   {Name: "reset", Arity: -2, Flags: adm | ld | st, Group: "server", Summary: "Resets the latency data for one or more events.", Since: "2.8.13", Handler: cmdLatencyReset},
-		}})
-	addPreExec(5, replyMode)
-}
+func init() { addPreExec(5, replyMode) }
 
 func cmdClientUnblock(x *keyspace.Ctx) {
 	s := connOf(x).s
@@ -86,8 +76,7 @@ func replyMode(c *conn, cmd *keyspace.Command, msg string, args [][]byte) (bool,
 	}
 	before := len(c.w.Buf)
 	c.replyMode, c.muting = "", true
-	lsn, end := c.exec(args, time.Now())
-	_ = end
+	lsn, _ := c.exec(args, time.Now())
 	c.w.Buf = c.w.Buf[:before]
 	if c.skipOnce {
 		c.skipOnce = false
@@ -113,11 +102,15 @@ func cmdClientReply(x *keyspace.Ctx) {
 	}
 }
 
-// pause state (CLIENT PAUSE): commands wait while paused (all commands, or writes only).
+// pauseState is CLIENT PAUSE: commands wait while paused (all commands, or only those that may write).
 type pauseState struct {
-	mu     sync.Mutex // guards until, writes
+	active atomic.Bool // a pause may be in force (the command path reads only this when there is none)
+
+	mu     sync.Mutex // guards until, writes, end, timer
 	until  time.Time
 	writes bool
+	end    chan struct{} // closed when the pause ends
+	timer  *time.Timer
 }
 
 func cmdClientPause(x *keyspace.Ctx) {
@@ -137,152 +130,89 @@ func cmdClientPause(x *keyspace.Ctx) {
 			x.Error("ERR CLIENT PAUSE mode must be WRITE or ALL")
 			return
 		}
+	} else if len(x.Args) > 4 {
+		x.Error(keyspace.ErrSyntax)
+		return
 	}
-	s.pause.mu.Lock()
-	s.pause.until = time.Now().Add(time.Duration(ms) * time.Millisecond)
-	s.pause.writes = writes
-	s.pause.mu.Unlock()
+	p := &s.pause
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	until := time.Now().Add(time.Duration(ms) * time.Millisecond)
+	if p.active.Load() {
+		// As in Redis, a second pause keeps the later end and the stricter mode.
+		until = maxTime(until, p.until)
+		writes = writes && p.writes
+		p.timer.Stop()
+	} else {
+		p.end = make(chan struct{})
+	}
+	p.until, p.writes = until, writes
+	p.timer = time.AfterFunc(time.Until(until), s.endPause)
+	p.active.Store(true)
 	x.OK()
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func cmdClientUnpause(x *keyspace.Ctx) {
-	s := connOf(x).s
-	s.pause.mu.Lock()
-	s.pause.until = time.Time{}
-	s.pause.mu.Unlock()
+	connOf(x).s.endPause()
 	x.OK()
 }
 
-// waitUnpaused holds a client's commands (before taking the keyspace lock) while CLIENT PAUSE is in force.
+// endPause lifts CLIENT PAUSE and releases the clients waiting on it.
+func (s *Server) endPause() {
+	p := &s.pause
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.active.Load() {
+		return
+	}
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.active.Store(false)
+	close(p.end)
+}
+
+// pausedFor reports whether the command in args must wait for the pause to end: under PAUSE ALL every
+// command but CLIENT PAUSE/UNPAUSE, under PAUSE WRITE the ones that may write or propagate.
+func (s *Server) pausedFor(args [][]byte) bool {
+	p := &s.pause
+	p.mu.Lock()
+	active, writes := p.active.Load(), p.writes
+	p.mu.Unlock()
+	if !active {
+		return false
+	}
+	cmd, _ := keyspace.Resolve(args)
+	if cmd == nil {
+		return !writes
+	}
+	if cmd.Parent != nil && cmd.Parent.Name == "client" && (cmd.Name == "unpause" || cmd.Name == "pause") {
+		return false
+	}
+	if writes {
+		return cmd.Flags&(keyspace.FlagWrite|keyspace.FlagMayReplicate) != 0
+	}
+	return true
+}
+
+// waitUnpaused holds a client's command (before it takes the keyspace lock) while CLIENT PAUSE applies
+// to it.
 func (s *Server) waitUnpaused(ctx context.Context, args [][]byte) {
-	for {
+	for s.pausedFor(args) {
 		s.pause.mu.Lock()
-		until, writes := s.pause.until, s.pause.writes
+		end := s.pause.end
 		s.pause.mu.Unlock()
-		d := time.Until(until)
-		if d <= 0 {
-			return
-		}
-		if writes {
-			cmd, _ := keyspace.Resolve(args)
-			if cmd == nil || cmd.Flags&keyspace.FlagWrite == 0 {
-				return
-			}
-		}
-		if cmd, _ := keyspace.Resolve(args); cmd != nil && cmd.Parent != nil && cmd.Parent.Name == "client" && (cmd.Name == "unpause" || cmd.Name == "pause") {
-			return
-		}
-		t := time.NewTimer(min(d, 50*time.Millisecond))
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
-		case <-t.C:
+		case <-end:
 		}
-	}
-}
-
-// latency events: kvlab records "command" (slow commands over 100 ms, as latency-monitor-threshold would).
-type latencyEvent struct {
-	samples [][2]int64 // unix seconds, ms
-	max     int64
-}
-
-func (s *Server) latencyRecord(ms int64) {
-	s.latMu.Lock()
-	defer s.latMu.Unlock()
-	if s.latency == nil {
-		s.latency = map[string]*latencyEvent{}
-	}
-	e := s.latency["command"]
-	if e == nil {
-		e = &latencyEvent{}
-		s.latency["command"] = e
-	}
-	e.samples = append(e.samples, [2]int64{time.Now().Unix(), ms})
-	if len(e.samples) > 160 {
-		e.samples = e.samples[1:]
-	}
-	e.max = max(e.max, ms)
-}
-
-func cmdLatencyLatest(x *keyspace.Ctx) {
-	s := connOf(x).s
-	s.latMu.Lock()
-	defer s.latMu.Unlock()
-	x.W.Array(len(s.latency))
-	for name, e := range s.latency {
-		last := e.samples[len(e.samples)-1]
-		x.W.Array(4)
-		x.W.BulkString(name)
-		x.W.Int(last[0])
-		x.W.Int(last[1])
-		x.W.Int(e.max)
-	}
-}
-
-func cmdLatencyHistory(x *keyspace.Ctx) {
-	s := connOf(x).s
-	s.latMu.Lock()
-	defer s.latMu.Unlock()
-	e := s.latency[strings.ToLower(string(x.Args[2]))]
-	if e == nil {
-		x.W.Array(0)
-		return
-	}
-	x.W.Array(len(e.samples))
-	for _, smp := range e.samples {
-		x.W.Array(2)
-		x.W.Int(smp[0])
-		x.W.Int(smp[1])
-	}
-}
-
-func cmdLatencyReset(x *keyspace.Ctx) {
-	s := connOf(x).s
-	s.latMu.Lock()
-	defer s.latMu.Unlock()
-	n := len(s.latency)
-	if len(x.Args) > 2 {
-		n = 0
-		for _, a := range x.Args[2:] {
-			if _, ok := s.latency[strings.ToLower(string(a))]; ok {
-				delete(s.latency, strings.ToLower(string(a)))
-				n++
-			}
-		}
-	} else {
-		s.latency = nil
-	}
-	x.W.Int(int64(n))
-}
-
-// idleTimeout is the CONFIG "timeout" in seconds (0 = never).
-func (s *Server) idleTimeout() time.Duration {
-	n, _ := strconv.Atoi(configParams["timeout"].get(s))
-	return time.Duration(n) * time.Second
-}
-
-// closeIdleClients disconnects normal clients idle longer than the timeout (not blocked or subscribed
-// ones, as Redis does). Called by the server cron.
-func (s *Server) closeIdleClients() {
-	t := s.idleTimeout()
-	if t <= 0 {
-		return
-	}
-	limit := time.Now().Add(-t).UnixMilli()
-	s.ks.Mu.Lock()
-	var idle []*conn
-	s.mu.Lock()
-	for _, c := range s.clients {
-		if c.lastActive.Load() < limit && c.blocked == nil && !isPubSub(c) {
-			idle = append(idle, c)
-		}
-	}
-	s.mu.Unlock()
-	s.ks.Mu.Unlock()
-	for _, c := range idle {
-		c.killed.Store(true)
-		c.nc.Close()
 	}
 }

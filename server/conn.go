@@ -57,7 +57,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		tc.SetNoDelay(true)
 	}
 	c := &conn{s: s, nc: nc, born: time.Now()}
-	c.rd = resp.NewReader(nc, s.cfg.Limits)
+	c.rd = resp.NewReader(countingReader{c}, *s.set.limits.Load())
 	c.w.Proto = 2
 	c.w.Buf = make([]byte, 0, 4096)
 	c.ctx = keyspace.Ctx{KS: s.ks, W: &c.w, Conn: c}
@@ -68,6 +68,16 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	s.mu.Unlock()
 	c.lastActive.Store(time.Now().UnixMilli())
 	return c
+}
+
+// countingReader reads from the connection and counts the bytes (INFO total_net_input_bytes): one atomic
+// add per read system call, not per command.
+type countingReader struct{ c *conn }
+
+func (r countingReader) Read(p []byte) (int, error) {
+	n, err := r.c.nc.Read(p)
+	r.c.s.stats.netInput.Add(int64(n))
+	return n, err
 }
 
 func (c *conn) close() {
@@ -90,39 +100,61 @@ func (c *conn) close() {
 // command already complete in the read buffer while holding the keyspace lock once; effects are committed
 // in execution order under that lock; then, without the lock, it waits until the engine has made durable
 // the highest LSN those replies depend on, and writes all replies with one write.
+//
+// A turn ends early when a command blocks (the replies so far are written and the client parks), when the
+// replies pass the normal client's hard output buffer limit (the client is closed), or when CLIENT PAUSE
+// holds the next command (it runs first in the next turn, once the pause is over).
 func (c *conn) serve() {
 	defer c.close()
 	s := c.s
 	ks := s.ks
 	preparer, _ := s.engine.(engines.Preparer)
+	var args [][]byte // a command read but held back by CLIENT PAUSE, or nil
 	for {
-		args, err := c.rd.ReadCommand()
-		if err != nil {
-			c.readFailed(err)
-			return
+		var err error
+		if args == nil {
+			if args, err = c.rd.ReadCommand(); err != nil {
+				c.readFailed(err)
+				return
+			}
 		}
 		var need uint64
-		s.waitUnpaused(s.ctx, args)
+		if s.pause.active.Load() {
+			s.waitUnpaused(s.ctx, args)
+		}
 		if preparer != nil {
 			c.prepare(preparer, args)
 		}
+		hard := s.outbufLimits().normal.hard
 		ks.Mu.Lock()
 		// One clock read per command: each command's end time is the next one's start time.
 		now := time.Now()
 		for {
 			var lsn uint64
 			lsn, now = c.exec(args, now)
+			args = nil
 			if lsn > need {
 				need = lsn
 			}
 			if c.closeAfter || c.blocked != nil {
 				break
 			}
+			if hard > 0 && int64(len(c.w.Buf)) > hard {
+				ks.Mu.Unlock()
+				c.closeForOutbuf("normal", int64(len(c.w.Buf)))
+				return
+			}
+			var next [][]byte
 			var ok bool
-			args, ok, err = c.rd.Next()
+			next, ok, err = c.rd.Next()
 			if err != nil || !ok {
 				break
 			}
+			if s.pause.active.Load() && s.pausedFor(next) {
+				args = next // run it once the pause is over
+				break
+			}
+			args = next
 			if preparer != nil {
 				ks.Mu.Unlock()
 				c.prepare(preparer, args)
@@ -131,6 +163,14 @@ func (c *conn) serve() {
 			}
 		}
 		blocked := c.blocked // read under the lock: once it is released the client may be served at any time
+		if c.sub != nil && need == 0 && blocked == nil {
+			// A subscriber's replies enter its outbox before the lock is released, so no message published
+			// after a SUBSCRIBE can overtake its confirmation.
+			if !c.flush() {
+				ks.Mu.Unlock()
+				return
+			}
+		}
 		ks.Mu.Unlock()
 		if blocked != nil {
 			// Write what the pipeline produced before the blocking command, then park.
@@ -203,8 +243,21 @@ func (c *conn) flush() bool {
 		c.w.Reset()
 		return ok
 	}
+	soft := c.s.outbufLimits().normal
+	timed := soft.soft > 0 && int64(len(c.w.Buf)) > soft.soft
+	if timed {
+		// Above the soft limit: the peer must take the replies within the soft seconds.
+		c.nc.SetWriteDeadline(time.Now().Add(time.Duration(soft.softSecs) * time.Second))
+	}
 	n, err := c.nc.Write(c.w.Buf)
 	c.s.stats.netOutput.Add(int64(n))
+	if timed {
+		c.nc.SetWriteDeadline(time.Time{})
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.closeForOutbuf("normal", int64(len(c.w.Buf)-n))
+		}
+	}
 	if cap(c.w.Buf) > 1<<20 {
 		c.w.Buf = make([]byte, 0, 4096) // give back the memory of one huge reply
 	} else {
@@ -273,14 +326,6 @@ func (c *conn) exec(args [][]byte, now time.Time) (uint64, time.Time) {
 		c.w.Error(msg)
 		return 0, now
 	}
-	if cmd.Flags&keyspace.FlagDenyOOM != 0 && s.maxMemory.Load() > 0 && s.evictIfNeeded(now) {
-		// noeviction (and any policy that found nothing to evict) refuses commands that may grow memory.
-		s.stats.errorReplies.Add(1)
-		s.countError([]byte(keyspace.ErrOOM))
-		s.cmdStat(cmd).rejected.Add(1)
-		c.w.Error(keyspace.ErrOOM)
-		return 0, now
-	}
 	c.lastActive.Store(now.UnixMilli())
 	c.lastCmd.Store(cmd)
 	x := &c.ctx
@@ -323,23 +368,34 @@ func (c *conn) exec(args [][]byte, now time.Time) (uint64, time.Time) {
 		need = s.ks.NextLSN - 1
 	}
 	end := time.Now()
-	elapsed := end.Sub(now)
-	if elapsed > 10*time.Microsecond && cmd.Flags&keyspace.FlagSkipSlowlog == 0 {
-		s.slowlogMaybe(c, args, elapsed)
-		if elapsed >= 100*time.Millisecond {
-			s.latencyRecord(elapsed.Milliseconds())
+	s.account(c, cmd, args, end.Sub(now), c.w.Buf[before:])
+	return need, end
+}
+
+// account records one executed command in the statistics: commandstats, errorstats, the slow log, the
+// latency monitor and the metrics histogram (keyspace lock held). reply is what the command wrote.
+func (s *Server) account(c *conn, cmd *keyspace.Command, args [][]byte, elapsed time.Duration, reply []byte) {
+	us := elapsed.Microseconds()
+	if cmd.Flags&keyspace.FlagSkipSlowlog == 0 {
+		if th := s.set.slowlogSlower.Load(); th >= 0 && us >= th {
+			s.slowlogAdd(c, args, us)
+		}
+		if th := s.set.latencyThreshold.Load(); th > 0 && elapsed.Milliseconds() >= th {
+			event := "command"
+			if cmd.Flags&keyspace.FlagFast != 0 {
+				event = "fast-command"
+			}
+			s.latencyRecord(event, elapsed.Milliseconds())
 		}
 	}
 	st := s.cmdStat(cmd)
-	st.calls.Add(1)
-	st.usec.Add(elapsed.Microseconds())
+	st.record(us)
 	if s.metrics != nil {
 		s.metrics.observe(st, cmd, elapsed.Seconds())
 	}
-	if len(c.w.Buf) > before && c.w.Buf[before] == '-' {
+	if len(reply) > 0 && reply[0] == '-' {
 		st.failed.Add(1)
 		s.stats.errorReplies.Add(1)
-		s.countError(c.w.Buf[before+1:])
+		s.countError(reply[1:])
 	}
-	return need, end
 }

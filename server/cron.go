@@ -41,11 +41,7 @@ func (s *Server) runCron() {
 			if n > 0 {
 				s.cron.ops.Store(sum / int64(n))
 			}
-			if live := LiveHeap(); live != s.cron.used.Load() {
-				// A GC finished since the last sample: evictions before it are reflected now.
-				s.cron.used.Store(live)
-				s.evict.freed.Store(0)
-			}
+			s.sampleMemory()
 			s.peakMemory(UsedMemory())
 			if i%10 == 0 {
 				s.closeIdleClients()
@@ -72,19 +68,12 @@ func (s *Server) peakMemory(used int64) int64 {
 func (s *Server) blockedClients() int64 { return s.cron.blocked.Load() }
 
 // maxClients is the connection limit reported by INFO and enforced at accept.
-func (s *Server) maxClients() int {
-	if n := s.maxClientsV.Load(); n > 0 {
-		return int(n)
-	}
-	return 10000
-}
+func (s *Server) maxClients() int { return int(s.set.maxClients.Load()) }
 
-func (s *Server) maxMemoryPolicy() string {
-	if p, ok := s.policy.Load().(string); ok && p != "" {
-		return p
-	}
-	return "noeviction"
-}
+func (s *Server) maxMemoryPolicy() string { return policyNames[s.set.policy.Load()] }
+
+// outbufLimits returns the client output buffer limits in force.
+func (s *Server) outbufLimits() outbufLimits { return *s.set.outbuf.Load() }
 
 // countError counts an error reply by its prefix (INFO errorstats); keyspace lock held.
 func (s *Server) countError(msg []byte) {

@@ -23,7 +23,7 @@ func init() {
 
 // infoSections lists the sections of INFO in Redis's order; "default" and "all" select from it.
 var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu",
-	"commandstats", "errorstats", "keyspace", "kvlab"}
+	"commandstats", "errorstats", "cluster", "keyspace", "kvlab"}
 
 // notDefault are the sections only shown on request or with "all"/"everything".
 var notDefault = map[string]bool{"commandstats": true, "errorstats": true}
@@ -104,61 +104,120 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 	switch sec {
 	case "server":
 		w("redis_version", Version)
+		w("redis_git_sha1", "00000000")
+		w("redis_git_dirty", 0)
+		w("redis_build_id", "kvlab")
 		w("redis_mode", "standalone")
 		w("kvlab_version", s.cfg.KvlabVersion)
 		w("os", runtime.GOOS+" "+runtime.GOARCH)
 		w("arch_bits", 64)
+		w("monotonic_clock", "Go runtime")
 		w("multiplexing_api", "goroutines")
 		w("go_version", runtime.Version())
 		w("process_id", os.Getpid())
+		w("process_supervised", "no")
+		w("run_id", s.runID)
 		w("tcp_port", portOf(s.Addr()))
 		up := time.Since(s.start)
 		w("server_time_usec", time.Now().UnixMicro())
 		w("uptime_in_seconds", int64(up.Seconds()))
 		w("uptime_in_days", int64(up.Hours()/24))
 		w("hz", 10)
+		w("configured_hz", s.configGet("hz"))
 		w("lru_clock", s.ks.Clock())
 		exe, _ := os.Executable()
 		w("executable", exe)
+		w("config_file", "")
+		w("io_threads_active", 0)
 	case "clients":
 		s.mu.Lock()
 		n := len(s.clients)
+		var pubsub, watching int
+		for _, c := range s.clients {
+			if isPubSub(c) {
+				pubsub++
+			}
+			if len(c.tx.watched) > 0 {
+				watching++
+			}
+		}
 		s.mu.Unlock()
 		w("connected_clients", n)
 		w("cluster_connections", 0)
 		w("maxclients", s.maxClients())
+		w("client_recent_max_input_buffer", 0)
+		w("client_recent_max_output_buffer", 0)
 		w("blocked_clients", s.blockedClients())
 		w("tracking_clients", 0)
+		w("pubsub_clients", pubsub)
+		w("watching_clients", watching)
 		w("clients_in_timeout_table", s.blockedClients())
+		w("total_watched_keys", len(s.watches))
+		w("total_blocking_keys", len(s.blockedOn))
+		w("total_blocking_keys_on_nokey", 0)
 	case "memory":
 		heap, heapTotal, total := memStats()
 		r := rss()
+		peak := s.peakMemory(int64(heap))
+		startup := min(s.startHeap, int64(heap))
 		w("used_memory", heap)
 		w("used_memory_human", human(int64(heap)))
 		w("used_memory_rss", r)
 		w("used_memory_rss_human", human(r))
-		w("used_memory_peak", s.peakMemory(int64(heap)))
-		w("used_memory_peak_human", human(s.peakMemory(int64(heap))))
-		w("used_memory_dataset", heap)
+		w("used_memory_peak", peak)
+		w("used_memory_peak_human", human(peak))
+		w("used_memory_peak_perc", fmt.Sprintf("%.2f%%", 100*float64(heap)/float64(max(peak, 1))))
+		w("used_memory_overhead", startup)
+		w("used_memory_startup", startup)
+		w("used_memory_dataset", int64(heap)-startup)
+		w("used_memory_dataset_perc", fmt.Sprintf("%.2f%%", 100*float64(int64(heap)-startup)/float64(max(int64(heap), 1))))
+		w("allocator_allocated", heap)
+		w("allocator_active", heapTotal)
+		w("allocator_resident", total)
 		w("total_system_memory", totalSystemMemory())
-		w("maxmemory", s.maxMemory.Load())
-		w("maxmemory_human", human(s.maxMemory.Load()))
+		w("total_system_memory_human", human(totalSystemMemory()))
+		w("maxmemory", s.set.maxMemory.Load())
+		w("maxmemory_human", human(s.set.maxMemory.Load()))
 		w("maxmemory_policy", s.maxMemoryPolicy())
+		w("maxmemory_used_for_eviction", s.usedForEviction())
 		if heap > 0 {
 			w("mem_fragmentation_ratio", fmt.Sprintf("%.2f", float64(r)/float64(heap)))
+			w("mem_fragmentation_bytes", r-int64(heap))
 		}
-		w("mem_allocator", "go")
+		w("mem_not_counted_for_evict", 0)
+		w("mem_replication_backlog", 0)
+		w("mem_clients_slaves", 0)
+		w("mem_clients_normal", 0)
+		w("mem_aof_buffer", 0)
+		w("mem_allocator", "go-"+runtime.Version())
+		w("active_defrag_running", 0)
+		w("lazyfree_pending_objects", 0)
 		w("go_heap_total", heapTotal)
 		w("go_runtime_total", total)
 	case "persistence":
 		w("loading", 0)
 		w("async_loading", 0)
+		have := map[string]bool{}
 		for _, st := range s.engine.Stats() {
 			if st.Section == "persistence" {
 				w(st.Name, st.Value)
+				have[st.Name] = true
+			}
+		}
+		// Engines without snapshots report what Redis reports when it never saved.
+		for _, d := range []struct {
+			k string
+			v any
+		}{{"rdb_changes_since_last_save", 0}, {"rdb_bgsave_in_progress", 0}, {"rdb_last_save_time", s.start.Unix()},
+			{"rdb_last_bgsave_status", "ok"}, {"rdb_last_bgsave_time_sec", -1}, {"rdb_current_bgsave_time_sec", -1},
+			{"rdb_saves", 0}, {"aof_enabled", 0}, {"aof_rewrite_in_progress", 0}, {"aof_rewrite_scheduled", 0},
+			{"aof_last_write_status", "ok"}} {
+			if !have[d.k] {
+				w(d.k, d.v)
 			}
 		}
 	case "stats":
+		ch, pat, shard := s.pubsubCounts()
 		w("total_connections_received", s.stats.connsReceived.Load())
 		w("total_commands_processed", s.stats.commands.Load())
 		up := time.Since(s.start).Seconds()
@@ -167,21 +226,40 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		w("total_net_output_bytes", s.stats.netOutput.Load())
 		w("rejected_connections", s.stats.rejectedConns.Load())
 		w("expired_keys", s.ks.ExpiredKeys.Load())
+		w("expired_stale_perc", "0.00")
+		w("expired_time_cap_reached_count", 0)
+		w("expire_cycle_cpu_milliseconds", s.ks.ExpireCycleMS.Load())
 		w("evicted_keys", s.ks.EvictedKeys.Load())
+		w("evicted_clients", 0)
 		w("keyspace_hits", s.ks.KeyspaceHits.Load())
 		w("keyspace_misses", s.ks.KeyspaceMiss.Load())
+		w("pubsub_channels", ch)
+		w("pubsub_patterns", pat)
+		w("pubsubshard_channels", shard)
+		w("unexpected_error_replies", 0)
 		w("total_error_replies", s.stats.errorReplies.Load())
 		w("total_protocol_errors", s.stats.protocolErrors.Load())
+		w("client_output_buffer_limit_disconnections", s.stats.outbufDisconnects.Load())
 		w("avg_ops_per_sec_since_start", int64(float64(s.stats.commands.Load())/max(up, 1)))
 	case "replication":
 		w("role", "master")
 		w("connected_slaves", 0)
+		w("master_failover_state", "no-failover")
+		w("master_replid", s.runID)
+		w("master_replid2", strings.Repeat("0", 40))
 		w("master_repl_offset", 0)
+		w("second_repl_offset", -1)
+		w("repl_backlog_active", 0)
+		w("repl_backlog_size", 1048576)
+		w("repl_backlog_first_byte_offset", 0)
+		w("repl_backlog_histlen", 0)
 	case "cpu":
 		var ru syscall.Rusage
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 		w("used_cpu_sys", fmt.Sprintf("%.6f", tv(ru.Stime)))
 		w("used_cpu_user", fmt.Sprintf("%.6f", tv(ru.Utime)))
+		w("used_cpu_sys_children", "0.000000")
+		w("used_cpu_user_children", "0.000000")
 	case "commandstats":
 		type row struct {
 			name string
@@ -211,11 +289,16 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		for _, n := range names {
 			fmt.Fprintf(b, "errorstat_%s:count=%d\r\n", n, s.errorStats[n])
 		}
+	case "cluster":
+		if len(infoHooks["cluster"]) == 0 {
+			w("cluster_enabled", 0)
+		}
 	case "keyspace":
+		now := time.Now().UnixMilli()
 		for i := 0; i < keyspace.NumDBs; i++ {
 			db := s.ks.DB(i)
 			if db.Len() > 0 {
-				fmt.Fprintf(b, "db%d:keys=%d,expires=%d,avg_ttl=0\r\n", i, db.Len(), db.ExpiresLen())
+				fmt.Fprintf(b, "db%d:keys=%d,expires=%d,avg_ttl=%d\r\n", i, db.Len(), db.ExpiresLen(), avgTTL(db, now))
 			}
 		}
 	case "kvlab":
@@ -226,6 +309,29 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 			}
 		}
 	}
+}
+
+// avgTTL estimates the average remaining TTL (ms) of db's keys with a TTL from a sample, as Redis's
+// avg_ttl is an estimate from the expiry cycle's samples (keyspace lock held).
+func avgTTL(db *keyspace.DB, now int64) int64 {
+	if db.ExpiresLen() == 0 {
+		return 0
+	}
+	var sum, n int64
+	for i := 0; i < 32; i++ {
+		_, o := db.RandomVolatile()
+		if o == nil {
+			break
+		}
+		if o.ExpireAt > now {
+			sum += o.ExpireAt - now
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / n
 }
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }

@@ -39,10 +39,10 @@ func (s *Server) EnableMetrics() http.Handler {
 
 // observe records one command's duration (keyspace lock held).
 func (m *promMetrics) observe(st *commandStats, cmd *keyspace.Command, seconds float64) {
-	if st.hist == nil {
-		st.hist = m.latency.WithLabelValues(cmd.FullName())
+	if st.metric == nil {
+		st.metric = m.latency.WithLabelValues(cmd.FullName())
 	}
-	st.hist.Observe(seconds)
+	st.metric.Observe(seconds)
 }
 
 type collector Server
@@ -100,7 +100,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descBlocked, float64(s.blockedClients()))
 	used := UsedMemory()
 	gauge(descUsed, float64(used))
-	limit := s.maxMemory.Load()
+	limit := s.set.maxMemory.Load()
 	gauge(descMaxmem, float64(limit))
 	if limit > 0 {
 		gauge(descMemPct, float64(used)/float64(limit))

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/kvlab/kvlab/keyspace"
 )
 
@@ -13,8 +15,9 @@ import (
 type txState struct {
 	active  bool
 	failed  bool // a queued command was rejected: EXEC aborts
+	denyOOM bool // a queued command may grow memory: EXEC is refused when over maxmemory
 	queue   []queued
-	watched []watchedKey
+	watched []*watchEntry
 	dirty   bool
 }
 
@@ -23,10 +26,18 @@ type queued struct {
 	args [][]byte
 }
 
-type watchedKey struct {
-	db       int
-	key      string
+// watchEntry is one key a client watches. It is in the client's list and in the server's per-key list.
+type watchEntry struct {
+	c   *conn
+	db  int
+	key string
+	// expireAt is the key's TTL when WATCH ran, if it was live then: EXEC fails once it passes.
 	expireAt int64
+	// existed: the key was live at WATCH. Only such keys are touched by FLUSHDB/FLUSHALL (a flush removes
+	// nothing a client could have observed otherwise).
+	existed bool
+	// expiredAtWatch: the key was already logically expired at WATCH, so its reclamation is no change.
+	expiredAtWatch bool
 }
 
 func init() {
@@ -55,7 +66,7 @@ func queueInMulti(c *conn, cmd *keyspace.Command, msg string, args [][]byte) (bo
 	if !c.tx.active {
 		return false, 0
 	}
-	if cmd != nil {
+	if cmd != nil && cmd.Parent == nil {
 		switch cmd.Name {
 		case "exec", "discard", "multi", "watch", "quit", "reset":
 			return false, 0
@@ -76,6 +87,9 @@ func queueInMulti(c *conn, cmd *keyspace.Command, msg string, args [][]byte) (bo
 		q.args[i] = keyspace.Owned(a)
 	}
 	c.tx.queue = append(c.tx.queue, q)
+	if cmd.Flags&keyspace.FlagDenyOOM != 0 {
+		c.tx.denyOOM = true
+	}
 	c.w.Simple("QUEUED")
 	return true, 0
 }
@@ -104,7 +118,8 @@ func cmdDiscard(x *keyspace.Ctx) {
 
 func (c *conn) endTx() {
 	c.s.unwatchAll(c)
-	c.tx.active, c.tx.failed, c.tx.dirty = false, false, false
+	c.tx.active, c.tx.failed, c.tx.dirty, c.tx.denyOOM = false, false, false, false
+	clear(c.tx.queue)
 	c.tx.queue = c.tx.queue[:0]
 }
 
@@ -135,26 +150,42 @@ func cmdExec(x *keyspace.Ctx) {
 		x.W.NullArray()
 		return
 	}
+	s := c.s
 	queue := c.tx.queue
-	c.s.unwatchAll(c)
+	s.unwatchAll(c)
 	execCmd, execArgs := x.Cmd, x.Args
 	x.InMulti = true
 	x.W.Array(len(queue))
+	start := time.Now()
 	for _, q := range queue {
 		x.Args, x.Cmd = q.args, q.cmd
 		x.DB = x.KS.DB(c.db) // SELECT inside the transaction takes effect for what follows
 		x.Block = nil
+		before := len(x.W.Buf)
 		if msg := execCheck(c, q.cmd, q.args); msg != "" {
 			x.Error(msg) // permissions changed since the command was queued (acl.go)
+			s.account(c, q.cmd, q.args, 0, x.W.Buf[before:])
 			continue
 		}
 		q.cmd.Handler(x)
-		st := c.s.cmdStat(q.cmd)
-		st.calls.Add(1)
+		if x.Block != nil {
+			// A blocking command inside a transaction answers as on timeout (handlers normally do this
+			// themselves when they see InMulti).
+			if x.Block.NullArrayOnTimeout {
+				x.W.NullArray()
+			} else {
+				x.W.Null()
+			}
+			x.Block = nil
+		}
+		end := time.Now()
+		s.account(c, q.cmd, q.args, end.Sub(start), x.W.Buf[before:])
+		start = end
 	}
 	x.InMulti = false
 	x.Args, x.Cmd = execArgs, execCmd
-	c.tx.active, c.tx.failed, c.tx.dirty = false, false, false
+	c.tx.active, c.tx.failed, c.tx.dirty, c.tx.denyOOM = false, false, false, false
+	clear(c.tx.queue)
 	c.tx.queue = c.tx.queue[:0]
 }
 
@@ -165,11 +196,7 @@ func cmdWatch(x *keyspace.Ctx) {
 		return
 	}
 	for _, k := range x.Args[1:] {
-		var exp int64
-		if o := x.DB.Peek(k); o != nil {
-			exp = o.ExpireAt
-		}
-		c.s.watch(c, c.db, string(k), exp)
+		c.s.watch(c, x.DB, k, x.Now)
 	}
 	x.OK()
 }
@@ -181,33 +208,41 @@ func cmdUnwatch(x *keyspace.Ctx) {
 	x.OK()
 }
 
-// watchKey identifies a watched key.
+// watchKey identifies a key of a database.
 type watchKey struct {
 	db  int
 	key string
 }
 
-// watch registers c on key (keyspace lock held; s.watches is guarded by it).
-func (s *Server) watch(c *conn, db int, key string, expireAt int64) {
+// watch registers c on key of db (keyspace lock held; s.watches is guarded by it).
+func (s *Server) watch(c *conn, db *keyspace.DB, key []byte, now int64) {
 	for _, w := range c.tx.watched {
-		if w.db == db && w.key == key {
+		if w.db == db.Index && w.key == string(key) {
 			return
 		}
 	}
-	if s.watches == nil {
-		s.watches = map[watchKey][]*conn{}
+	e := &watchEntry{c: c, db: db.Index, key: string(key)}
+	if o := db.Peek(key); o != nil {
+		if o.ExpireAt != 0 && o.ExpireAt <= now {
+			e.expiredAtWatch = true
+		} else {
+			e.existed, e.expireAt = true, o.ExpireAt
+		}
 	}
-	wk := watchKey{db, key}
-	s.watches[wk] = append(s.watches[wk], c)
-	c.tx.watched = append(c.tx.watched, watchedKey{db: db, key: key, expireAt: expireAt})
+	if s.watches == nil {
+		s.watches = map[watchKey][]*watchEntry{}
+	}
+	wk := watchKey{e.db, e.key}
+	s.watches[wk] = append(s.watches[wk], e)
+	c.tx.watched = append(c.tx.watched, e)
 }
 
 func (s *Server) unwatchAll(c *conn) {
-	for _, w := range c.tx.watched {
-		wk := watchKey{w.db, w.key}
+	for _, e := range c.tx.watched {
+		wk := watchKey{e.db, e.key}
 		list := s.watches[wk]
 		for i, o := range list {
-			if o == c {
+			if o == e {
 				list = append(list[:i], list[i+1:]...)
 				break
 			}
@@ -218,6 +253,7 @@ func (s *Server) unwatchAll(c *conn) {
 			s.watches[wk] = list
 		}
 	}
+	clear(c.tx.watched)
 	c.tx.watched = c.tx.watched[:0]
 }
 
@@ -226,17 +262,29 @@ func (s *Server) touchWatched(db int, key []byte) {
 	if len(s.watches) == 0 {
 		return
 	}
-	for _, c := range s.watches[watchKey{db, string(key)}] {
-		c.tx.dirty = true
+	for _, e := range s.watches[watchKey{db, string(key)}] {
+		if e.expiredAtWatch && s.ks.DB(db).Peek(key) == nil {
+			// The key was already expired at WATCH and is now reclaimed: logically nothing changed. A later
+			// change counts.
+			e.expiredAtWatch = false
+			continue
+		}
+		e.c.tx.dirty = true
 	}
 }
 
-// touchWatchedDB marks every client watching a key of db (or of any db when db < 0) dirty.
+// touchWatchedDB handles FLUSHDB/FLUSHALL (db < 0) and SWAPDB (called for both databases after the swap):
+// a watched key is touched if the flush removed it (it was live at WATCH and nothing touched it since,
+// or its client is dirty already) or if the swap brought a value under its name.
 func (s *Server) touchWatchedDB(db int) {
 	for wk, list := range s.watches {
-		if db < 0 || wk.db == db {
-			for _, c := range list {
-				c.tx.dirty = true
+		if db >= 0 && wk.db != db {
+			continue
+		}
+		present := s.ks.DB(wk.db).Peek([]byte(wk.key)) != nil
+		for _, e := range list {
+			if e.existed || present {
+				e.c.tx.dirty = true
 			}
 		}
 	}

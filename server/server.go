@@ -9,7 +9,9 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -80,6 +82,11 @@ type Server struct {
 	clients map[int64]*conn
 	nextID  int64
 
+	// runID identifies this server process run (INFO run_id).
+	runID string
+	// startHeap is the heap in use once the engine was open (MEMORY STATS startup.allocated).
+	startHeap int64
+
 	stats   serverStats
 	cron    serverCron
 	evict   evictState
@@ -92,21 +99,22 @@ type Server struct {
 	// cmdStats is guarded by the keyspace lock (it is only touched while executing commands).
 	cmdStats map[*keyspace.Command]*commandStats
 	// watches (WATCH) is guarded by the keyspace lock.
-	watches map[watchKey][]*conn
+	watches map[watchKey][]*watchEntry
 	// blockedOn queues blocked clients per key in blocking order; readyKeys lists keys modified since the
 	// last serveBlocked. Both are guarded by the keyspace lock.
 	blockedOn map[watchKey][]*conn
 	readyKeys []watchKey
-	// maxMemory, policy, maxClientsV and notifyFlags are settable with CONFIG SET.
-	maxMemory   atomic.Int64
-	policy      atomic.Value // string
-	maxClientsV atomic.Int64
-	notifyFlags atomic.Int64
+	// set holds the CONFIG parameters the server acts on (atomics); conf every parameter's stored value.
+	set  settings
+	conf configState
 	// errorStats counts error replies by prefix (INFO errorstats); guarded by the keyspace lock.
 	errorStats map[string]int64
-	// channels and patterns (pub/sub subscribers) are guarded by the keyspace lock.
-	channels map[string]map[*conn]bool
-	patterns map[string]map[*conn]bool
+	// channels, patterns and shardChannels (pub/sub subscribers) and pubW (the scratch writer that encodes
+	// messages) are guarded by the keyspace lock.
+	channels      map[string]map[*conn]bool
+	patterns      map[string]map[*conn]bool
+	shardChannels map[string]map[*conn]bool
+	pubW          resp.Writer
 }
 
 type serverStats struct {
@@ -117,6 +125,8 @@ type serverStats struct {
 	rejectedConns  atomic.Int64
 	errorReplies   atomic.Int64
 	protocolErrors atomic.Int64
+	// outbufDisconnects counts clients closed for passing their output buffer limit.
+	outbufDisconnects atomic.Int64
 }
 
 // New opens the engine and prepares a server; call Start to listen.
@@ -142,12 +152,16 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, engine: eng, ks: eng.Keyspace(), logger: logger, start: time.Now(),
 		clients: map[int64]*conn{}, closed: make(chan struct{}),
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.maxMemory.Store(cfg.MaxMemory)
-	s.maxClientsV.Store(int64(cfg.MaxClients))
-	if cfg.MaxMemoryPolicy != "" {
-		s.policy.Store(cfg.MaxMemoryPolicy)
+	if err := s.initConfig(); err != nil {
+		eng.Close()
+		return nil, err
 	}
+	s.startHeap = UsedMemory()
+	s.sampleMemory()
+	var id [20]byte
+	rand.Read(id[:])
+	s.runID = hex.EncodeToString(id[:])
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.ks.Notify = s.notify
 	s.ks.OnModify = func(db int, key []byte) {
 		s.touchWatched(db, key)

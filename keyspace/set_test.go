@@ -385,7 +385,13 @@ func TestTypeOpsRoundTrip(t *testing.T) {
 	}
 	wantEnc := map[string]string{"h": "listpack", "hl": "hashtable", "l": "quicklist", "si": "intset", "sl": "listpack", "sh": "hashtable"}
 	for key, enc := range wantEnc {
-		o := h.ks.DB(0).Peek([]byte(key))
+		live := h.ks.DB(0).Peek([]byte(key))
+		if live == nil {
+			t.Fatalf("%s: missing after setup", key)
+		}
+		// A dict entry carries its own chain links, so the keyspaces built below get a shallow copy:
+		// loading the live object elsewhere would relink h.ks's buckets.
+		o := &Object{Type: live.Type, Val: live.Val}
 		ops := Ops(o.Type)
 		if got := ops.Encoding(o.Val); got != enc {
 			t.Errorf("%s: encoding %s, want %s", key, got, enc)

@@ -63,6 +63,15 @@ type Preparer interface {
 	Prepare(db int, keys [][]byte) error
 }
 
+// Budgeter is implemented by engines that keep their RAM within the budget themselves (tiered). The
+// server's maxmemory eviction then ignores the heap and asks the engine: Overflow returns how many bytes the
+// data set is over what the engine can hold (RAM budget and disk tier together), 0 while within; an
+// evicting policy evicts keys while it is positive, noeviction refuses commands that may grow memory.
+// Overflow is called with Keyspace().Mu held and must not take it.
+type Budgeter interface {
+	Overflow() int64
+}
+
 // Stat is one named figure an engine reports.
 type Stat struct {
 	Section string // "persistence" or "kvlab"

@@ -32,6 +32,9 @@ type Ctx struct {
 	Block *BlockRequest
 	// InMulti is set while the command runs inside EXEC (blocking commands then behave as non-blocking).
 	InMulti bool
+	// ThawErr is set when a cold value the command needed could not be read back from the tier; the
+	// handler then saw the key as missing, so the server replies with this error instead.
+	ThawErr error
 }
 
 // BlockRequest asks the server to park the client until one of Keys is modified or Timeout (ms, 0 = forever)

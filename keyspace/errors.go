@@ -1,5 +1,7 @@
 package keyspace
 
+import "errors"
+
 // Reply errors, exactly as Redis 7 words them. Handlers write them with Ctx.Error; the server maps its own
 // conditions (unknown command, arity) with the functions below.
 const (
@@ -28,3 +30,6 @@ func ErrArity(name string) string {
 func ErrInvalidExpire(name string) string {
 	return "ERR invalid expire time in '" + name + "' command"
 }
+
+// errNoThaw reports a cold object in a keyspace without a tiering engine to read it back.
+var errNoThaw = errors.New("keyspace: cold value without a tiering engine to read it")

@@ -49,6 +49,17 @@ type Keyspace struct {
 	BeforeWrite func(db int, key []byte, o *Object)
 	// BeforeBulk, when set, is called (with Mu held) before FLUSHDB/FLUSHALL/SWAPDB change whole databases.
 	BeforeBulk func()
+	// Thaw, when set by a tiering engine, is called (with Mu held) when a lookup meets a cold object: it must
+	// bring the value back into o (Str/Val, Cold cleared) or, if it cannot, leave o cold and return an error.
+	// Engines normally thaw keys before the command runs (engines.Preparer); this is the fallback.
+	Thaw func(db *DB, o *Object) error
+	// Dropped, when set, is called (with Mu held) for every object that leaves the keyspace: deleted,
+	// expired, evicted, replaced by another object under its key, or in a flushed database. A tiering engine
+	// uses it to reclaim the object's space.
+	Dropped func(db *DB, o *Object)
+	// Written, when set, is called (with Mu held) for every object a command creates or modifies, after
+	// Modified has stamped it; a tiering engine re-measures the object's size from it.
+	Written func(db *DB, o *Object)
 	// SnapEpoch is stamped on objects created while a snapshot runs, so the snapshot skips them (they are
 	// newer than its LSN). Maintained by the engine that snapshots.
 	SnapEpoch uint8
@@ -100,7 +111,10 @@ func Now() int64 { return time.Now().UnixMilli() }
 type DB struct {
 	ks    *Keyspace
 	Index int
-	d     *dict
+	// Tag identifies this database instance for the life of the process: unlike Index it follows the
+	// database through SWAPDB and changes when FLUSHDB replaces it (tiering engines key cold values by it).
+	Tag uint32
+	d   *dict
 	// expires indexes the keys that carry a TTL, for the active expiry cycle and volatile-* eviction.
 	expires map[string]*Object
 	// tombstones holds the LSN of keys deleted while TrackLSN is on, so a read of a missing key can wait for
@@ -109,7 +123,22 @@ type DB struct {
 }
 
 func newDB(ks *Keyspace, i int) *DB {
-	return &DB{ks: ks, Index: i, d: newDict(ks.seed), expires: map[string]*Object{}}
+	return &DB{ks: ks, Index: i, Tag: dbTags.Add(1), d: newDict(ks.seed), expires: map[string]*Object{}}
+}
+
+// dbTags numbers database instances (DB.Tag).
+var dbTags atomic.Uint32
+
+// Thaw brings a cold object's value back into memory (a no-op for a hot object). Handlers get thawed objects
+// from Lookup and LookupWrite; server code that reads values it found with Peek calls this first.
+func (db *DB) Thaw(o *Object) error {
+	if !o.Cold {
+		return nil
+	}
+	if db.ks.Thaw == nil {
+		return errNoThaw
+	}
+	return db.ks.Thaw(db, o)
 }
 
 // Len returns the number of keys (expired keys not yet reclaimed included, as in Redis's DBSIZE).
@@ -120,6 +149,13 @@ func (db *DB) ExpiresLen() int { return len(db.expires) }
 
 // Peek returns the object of key without expiry, statistics or LSN tracking (engines, snapshots).
 func (db *DB) Peek(key []byte) *Object { return db.d.get(key) }
+
+// PeekKey is Peek for a key held as a string (no conversion).
+func (db *DB) PeekKey(key string) *Object { return db.d.getStr(key) }
+
+// Detached reports whether db is no longer one of its keyspace's databases (FLUSHDB and FLUSHALL replace
+// them); objects of a detached database are gone for good.
+func (db *DB) Detached() bool { return db.ks.dbs[db.Index] != db }
 
 // expired reports whether o has passed its TTL at now; it deletes it if so.
 func (db *DB) expireIfNeeded(key []byte, o *Object, now int64) bool {
@@ -154,6 +190,9 @@ func (db *DB) remove(key []byte) bool {
 		delete(db.expires, o.key)
 	}
 	db.d.del(key)
+	if dr := db.ks.Dropped; dr != nil {
+		dr(db, o)
+	}
 	if db.ks.TrackLSN {
 		if db.tombstones == nil {
 			db.tombstones = map[string]uint64{}
@@ -178,6 +217,9 @@ func (c *Ctx) Lookup(key []byte) *Object {
 				c.NeedLSN = lsn
 			}
 		}
+		return nil
+	}
+	if o.Cold && !c.thaw(o) {
 		return nil
 	}
 	db.ks.KeyspaceHits.Add(1)
@@ -206,6 +248,28 @@ func (c *Ctx) LookupWrite(key []byte) *Object {
 	if db.expireIfNeeded(key, o, c.Now) {
 		return nil
 	}
+	if o.Cold && !c.thaw(o) {
+		return nil
+	}
+	return c.lookedUpForWrite(key, o)
+}
+
+// LookupWriteCold is LookupWrite for a command that will replace the value without reading it (SET
+// without GET): a cold value is not brought back. The object may be cold; only its metadata may be read.
+func (c *Ctx) LookupWriteCold(key []byte) *Object {
+	db := c.DB
+	o := db.d.get(key)
+	if o == nil {
+		return c.LookupWrite(key) // the tombstone bookkeeping
+	}
+	if db.expireIfNeeded(key, o, c.Now) {
+		return nil
+	}
+	return c.lookedUpForWrite(key, o)
+}
+
+func (c *Ctx) lookedUpForWrite(key []byte, o *Object) *Object {
+	db := c.DB
 	if bw := db.ks.BeforeWrite; bw != nil {
 		bw(db.Index, key, o)
 	}
@@ -214,6 +278,19 @@ func (c *Ctx) LookupWrite(key []byte) *Object {
 		c.NeedLSN = o.LSN
 	}
 	return o
+}
+
+// thaw brings a cold object back for a handler. When the tier cannot be read it records the error in
+// ThawErr (the server replies with it instead of the handler's reply) and reports false; the handler then
+// sees the key as missing and must not be trusted, which is why the server discards its reply.
+func (c *Ctx) thaw(o *Object) bool {
+	if err := c.DB.Thaw(o); err != nil {
+		if c.ThawErr == nil {
+			c.ThawErr = err
+		}
+		return false
+	}
+	return true
 }
 
 // LookupTyped returns the live object of key when it holds type t (read or write lookup). It returns nil
@@ -270,6 +347,9 @@ func (c *Ctx) Set(key []byte, o *Object, keepTTL bool) {
 			o.ExpireAt = old.ExpireAt
 		}
 		db.d.set(old.key, o) // replaces in place, keeping the stored key string
+		if dr := db.ks.Dropped; dr != nil && old != o {
+			dr(db, old)
+		}
 		if old.ExpireAt != 0 && o.ExpireAt == 0 {
 			delete(db.expires, o.key)
 		} else if o.ExpireAt != 0 {
@@ -292,8 +372,13 @@ func (c *Ctx) Set(key []byte, o *Object, keepTTL bool) {
 // the command's effects will carry and wakes WATCH and blocked clients.
 func (c *Ctx) Modified(key []byte, o *Object) {
 	ks := c.DB.ks
-	if o != nil && ks.TrackLSN {
-		o.LSN = ks.NextLSN
+	if o != nil {
+		if ks.TrackLSN {
+			o.LSN = ks.NextLSN
+		}
+		if ks.Written != nil {
+			ks.Written(c.DB, o)
+		}
 	}
 	c.Dirty++
 	if ks.OnModify != nil {
@@ -351,6 +436,9 @@ func (ks *Keyspace) Flush(db int) {
 		}
 		old := ks.dbs[i]
 		ks.dbs[i] = newDB(ks, i)
+		if dr := ks.Dropped; dr != nil {
+			old.d.forEach(func(o *Object) bool { dr(old, o); return true })
+		}
 		if ks.TrackLSN && old.d.count > 0 {
 			// Reads of any former key must wait for the flush to be durable: keep tombstones for all of them.
 			ts := make(map[string]uint64, old.d.count)
@@ -416,10 +504,14 @@ func (db *DB) RandomVolatile() (string, *Object) {
 
 // Load inserts key with o during recovery or snapshot loading, without effects, hooks or LSN tracking.
 func (db *DB) Load(key string, o *Object) {
-	if old := db.d.getStr(key); old != nil && old.ExpireAt != 0 {
+	old := db.d.getStr(key)
+	if old != nil && old.ExpireAt != 0 {
 		delete(db.expires, old.key)
 	}
 	db.d.set(key, o)
+	if dr := db.ks.Dropped; dr != nil && old != nil && old != o {
+		dr(db, old)
+	}
 	if o.ExpireAt != 0 {
 		db.expires[o.key] = o
 	}

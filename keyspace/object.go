@@ -51,8 +51,8 @@ type Object struct {
 	LFU uint8
 	// SnapEpoch is the epoch of the last snapshot that has captured this object (see Keyspace.SnapEpoch).
 	SnapEpoch uint8
-	// Cold is set by a tiering engine when the value lives off-heap; Str and Val are then empty and the
-	// engine must load the value before a handler touches the key.
+	// Cold is set by a tiering engine when the value lives off-heap: Str is then nil and Val is the engine's
+	// ColdValue. Lookup and LookupWrite bring the value back (Keyspace.Thaw) before a handler sees it.
 	Cold bool
 	// LRU is the keyspace clock (seconds) of the last access (for LRU eviction and OBJECT IDLETIME).
 	LRU uint32
@@ -68,6 +68,15 @@ type Object struct {
 	key  string  // the key, owned by the dict (set when the object is inserted)
 	next *Object // the dict's hash chain
 	hash uint32  // low bits of the key's hash: skips most chain compares, and resizes without rehashing
+	// TierSize is the value size a tiering engine accounts this object for (0 for other engines). It sits
+	// in what would otherwise be padding after hash.
+	TierSize uint32
+}
+
+// ColdValue is the Val of a cold object (Object.Cold): a handle on a value a tiering engine keeps off-heap.
+type ColdValue interface {
+	// AppendValue appends the value in MarshalValue's format, read from wherever the engine keeps it.
+	AppendValue(dst []byte) ([]byte, error)
 }
 
 // Key returns the key the object is stored under ("" for an object not in a database).

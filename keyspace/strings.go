@@ -153,7 +153,12 @@ func cmdSet(c *Ctx) {
 		}
 	}
 	key := c.Args[1]
-	old := c.LookupWrite(key)
+	var old *Object
+	if opts&optGET != 0 {
+		old = c.LookupWrite(key)
+	} else {
+		old = c.LookupWriteCold(key) // the old value is replaced unread: a cold one stays on disk until reclaimed
+	}
 	if opts&optGET != 0 && old != nil && old.Type != TypeString {
 		c.Error(ErrWrongType)
 		return

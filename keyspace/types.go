@@ -59,11 +59,27 @@ const valueFormat = 1
 //
 // where payload is the raw string for strings and the type's Marshal output otherwise.
 func MarshalValue(dst []byte, o *Object) []byte {
+	if o.Cold {
+		panic("keyspace: MarshalValue of a cold object (use MarshalObject)")
+	}
 	dst = append(dst, valueFormat, byte(o.Type))
 	if o.Type == TypeString {
 		return append(dst, o.Str...)
 	}
 	return typeOps[o.Type].Marshal(dst, o.Val)
+}
+
+// MarshalObject is MarshalValue for any object, cold ones included: a cold value is read back from its
+// tier (ColdValue.AppendValue), which can fail.
+func MarshalObject(dst []byte, o *Object) ([]byte, error) {
+	if o.Cold {
+		cv, ok := o.Val.(ColdValue)
+		if !ok {
+			return dst, errNoThaw
+		}
+		return cv.AppendValue(dst)
+	}
+	return MarshalValue(dst, o), nil
 }
 
 // UnmarshalValue decodes MarshalValue's output into a new object (ExpireAt 0).
@@ -89,6 +105,9 @@ func UnmarshalValue(b []byte) (*Object, error) {
 // ObjectSize estimates the memory o uses, metadata included.
 func ObjectSize(key string, o *Object) int {
 	n := 64 + len(key) + 16 // Object struct + key + dict slot
+	if o.Cold {
+		return n + 32 // the value is off-heap; what stays is the engine's handle
+	}
 	if o.Type == TypeString {
 		return n + cap(o.Str)
 	}

@@ -219,6 +219,9 @@ func (c *conn) prepare(p engines.Preparer, args [][]byte) {
 	if msg != "" || cmd == nil {
 		return
 	}
+	if !needsValues(cmd, args) {
+		return
+	}
 	idx := cmd.KeyIndexes(args)
 	if len(idx) == 0 {
 		return
@@ -336,6 +339,7 @@ func (c *conn) exec(args [][]byte, now time.Time) (uint64, time.Time) {
 	x.NeedLSN = 0
 	x.Dirty = 0
 	x.Block = nil
+	x.ThawErr = nil
 	if s.ks.RecordEffects {
 		c.eff.Reset()
 		x.Effects = &c.eff
@@ -344,6 +348,11 @@ func (c *conn) exec(args [][]byte, now time.Time) (uint64, time.Time) {
 	}
 	before := len(c.w.Buf)
 	cmd.Handler(x)
+	if x.ThawErr != nil {
+		c.w.Buf = c.w.Buf[:before]
+		x.Block = nil
+		c.w.Error(thawError(x.ThawErr))
+	}
 	if x.Block != nil && !x.InMulti {
 		c.block(x)
 		x.Block = nil
@@ -398,4 +407,30 @@ func (s *Server) account(c *conn, cmd *keyspace.Command, args [][]byte, elapsed 
 		s.stats.errorReplies.Add(1)
 		s.countError(reply[1:])
 	}
+}
+
+// thawError is the reply to a command that needed a cold value the tier could not return.
+func thawError(err error) string {
+	return "ERR kvlab: a cold value could not be read back from the disk tier (" + err.Error() + "); check the data directory's disk, then restart: the data set is recovered from the log"
+}
+
+// needsValues reports whether a command reads the values of its keys, so that a tiering engine must bring
+// cold ones back before it runs. DEL, UNLINK and EXISTS only need the keys; SET without GET replaces the
+// value unread.
+func needsValues(cmd *keyspace.Command, args [][]byte) bool {
+	if cmd.Parent != nil {
+		return true
+	}
+	switch cmd.Name {
+	case "del", "unlink", "exists":
+		return false
+	case "set":
+		for _, a := range args[3:] {
+			if keyspace.EqualFold(a, "get") {
+				return true
+			}
+		}
+		return false
+	}
+	return true
 }

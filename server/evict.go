@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kvlab/kvlab/engines"
 	"github.com/kvlab/kvlab/keyspace"
 	"github.com/kvlab/kvlab/resp"
 )
@@ -106,7 +107,12 @@ func (s *Server) sampleMemory() {
 func (s *Server) evictIfNeeded() bool {
 	limit := s.set.maxMemory.Load()
 	used := s.usedForEviction()
-	if limit <= 0 || used <= limit {
+	budgeter, tiering := s.engine.(engines.Budgeter)
+	if tiering {
+		// The engine keeps RAM within its budget by moving values to disk; only what it cannot hold counts.
+		limit, used = 0, budgeter.Overflow()
+	}
+	if (limit <= 0 && !tiering) || used <= limit {
 		return false
 	}
 	policy := s.set.policy.Load()
@@ -144,6 +150,10 @@ func (s *Server) evictIfNeeded() bool {
 			x.Notify('e', "evicted", kb)
 		}
 		// A key found expired was reclaimed as such by Delete: its memory is freed all the same.
+		if tiering {
+			used = budgeter.Overflow()
+			continue
+		}
 		s.evict.freed.Add(size)
 		used -= size
 	}

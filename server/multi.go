@@ -167,7 +167,13 @@ func cmdExec(x *keyspace.Ctx) {
 			s.account(c, q.cmd, q.args, 0, x.W.Buf[before:])
 			continue
 		}
+		x.ThawErr = nil
 		q.cmd.Handler(x)
+		if x.ThawErr != nil {
+			x.W.Buf = x.W.Buf[:before]
+			x.W.Error(thawError(x.ThawErr))
+			x.Block = nil
+		}
 		if x.Block != nil {
 			// A blocking command inside a transaction answers as on timeout (handlers normally do this
 			// themselves when they see InMulti).

@@ -52,6 +52,10 @@ func liveObject(x *keyspace.Ctx, key []byte) *keyspace.Object {
 	if o == nil || (o.ExpireAt != 0 && o.ExpireAt <= x.Now) {
 		return nil
 	}
+	if err := x.DB.Thaw(o); err != nil {
+		x.ThawErr = err
+		return nil
+	}
 	return o
 }
 

@@ -4,5 +4,6 @@ package all
 import (
 	// Each engine registers itself by name in its init.
 	_ "github.com/kvlab/kvlab/engines/memory"
+	_ "github.com/kvlab/kvlab/engines/tiered"
 	_ "github.com/kvlab/kvlab/engines/wal"
 )

@@ -33,6 +33,17 @@ var (
 // rollovers happen during the rounds, so recovery goes through snapshot + log. Reproduce a run with
 // KVLAB_CRASH_SEED=<seed>; make crash-test runs many more rounds.
 func TestCrash(t *testing.T) {
+	runCrash(t, "--engine", "wal")
+}
+
+// TestCrashTiered is the same test on the tiered engine (which takes its durability from this package),
+// with an 8 KB RAM budget and every value of 16 bytes or more eligible for the disk tier, so most of what
+// the clients write is cold when the process dies, and snapshots must read cold values back.
+func TestCrashTiered(t *testing.T) {
+	runCrash(t, "--engine", "tiered", "--maxmemory", "8kb", "--tier-min-value", "16")
+}
+
+func runCrash(t *testing.T, engineArgs ...string) {
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("KVLAB_CRASH_SEED"); s != "" {
 		seed, _ = strconv.ParseUint(s, 10, 64)
@@ -40,7 +51,8 @@ func TestCrash(t *testing.T) {
 	t.Logf("seed %d (KVLAB_CRASH_SEED=%d reproduces the schedule)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	dir := t.TempDir()
-	srv := proctest.Start(t, "--engine", "wal", "--dir", dir, "--snapshot-every-bytes", "96kb", "--wal-segment-size", "64kb")
+	args := append(slices.Clone(engineArgs), "--dir", dir, "--snapshot-every-bytes", "96kb", "--wal-segment-size", "64kb")
+	srv := proctest.Start(t, args...)
 	kinds := crashKinds()
 	t.Logf("data types: %v", kinds)
 	clients := make([]*crashClient, *crashClients)

@@ -63,24 +63,28 @@ func appendSnapTrailer(dst []byte, chunks int64, lsn uint64, keys, raw int64, he
 }
 
 // appendEntry serializes one key: uvarint db | uvarint len | key | varint expiry | uvarint len | value.
-func appendEntry(dst []byte, db int, key string, o *keyspace.Object, scratch *[]byte) []byte {
+// A cold object's value is read back from its tier, which is the only way this fails.
+func appendEntry(dst []byte, db int, key string, o *keyspace.Object, scratch *[]byte) ([]byte, error) {
 	dst = binary.AppendUvarint(dst, uint64(db))
 	dst = binary.AppendUvarint(dst, uint64(len(key)))
 	dst = append(dst, key...)
 	dst = binary.AppendVarint(dst, o.ExpireAt)
-	if o.Type == keyspace.TypeString {
+	if o.Type == keyspace.TypeString && !o.Cold {
 		// MarshalValue of a string is a 2-byte header and the bytes: no need to build it aside.
 		start := len(dst)
 		dst = binary.AppendUvarint(dst, uint64(2+len(o.Str)))
 		n := len(dst)
 		if dst = keyspace.MarshalValue(dst, o); len(dst)-n == 2+len(o.Str) {
-			return dst
+			return dst, nil
 		}
 		dst = dst[:start] // the string encoding changed size: take the general path
 	}
-	*scratch = keyspace.MarshalValue((*scratch)[:0], o)
+	var err error
+	if *scratch, err = keyspace.MarshalObject((*scratch)[:0], o); err != nil {
+		return dst, fmt.Errorf("wal: snapshot key %q: %w", key, err)
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(*scratch)))
-	return append(dst, *scratch...)
+	return append(dst, *scratch...), nil
 }
 
 // snapEntry is one decoded entry; Key and Value alias the chunk.

@@ -53,6 +53,9 @@ type snapRun struct {
 	cowKeys int64
 	cowSize int64
 	scratch []byte
+	// err is the first failure to capture an object (a cold value the tier could not return); the
+	// snapshot fails with it.
+	err error
 }
 
 // beforeWrite is Keyspace.BeforeWrite while a snapshot runs: it serializes an object the snapshot has not
@@ -66,7 +69,14 @@ func (r *snapRun) beforeWrite(db int, key []byte, o *keyspace.Object) {
 	for i, d := range r.dbs {
 		if d == cur {
 			n := len(r.cow)
-			r.cow = appendEntry(r.cow, i, string(key), o, &r.scratch)
+			var err error
+			if r.cow, err = appendEntry(r.cow, i, string(key), o, &r.scratch); err != nil {
+				r.cow = r.cow[:n]
+				if r.err == nil {
+					r.err = err
+				}
+				return
+			}
 			r.cowN++
 			r.cowKeys++
 			r.cowSize += int64(len(r.cow) - n)
@@ -211,13 +221,17 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 					}
 					o.SnapEpoch = run.epoch
 					if err == nil {
-						raw = appendEntry(raw, i, key, o, &run.scratch)
-						rawN++
+						if raw, err = appendEntry(raw, i, key, o, &run.scratch); err == nil {
+							rawN++
+						}
 					}
 				})
 				if cursor == 0 || time.Since(t0) > sliceTime {
 					break
 				}
+			}
+			if err == nil && run.err != nil {
+				err = run.err
 			}
 			if err == nil {
 				raw = append(raw, run.cow...)
@@ -246,6 +260,9 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 	}
 	ks.Mu.Lock()
 	ks.BeforeWrite = nil
+	if err == nil && run.err != nil {
+		err = run.err
+	}
 	if err == nil {
 		raw = append(raw, run.cow...)
 		rawN += run.cowN

@@ -1,0 +1,52 @@
+// Package tiered is the data-tiering engine, a model of ElastiCache and MemoryDB data tiering (r6gd/r7gd
+// nodes): a data set larger than RAM, hot values in memory, cold values on local disk.
+//
+// # What stays where
+//
+// Every key stays in RAM with its metadata (type, TTL, access recency, LSN) and the size of its value. A
+// value lives either in RAM (hot) or in Pebble under DIR/tier/ (cold, serialized with
+// keyspace.MarshalValue, so every data type tiers). The RAM budget (--maxmemory) bounds the bytes of hot
+// values: the key index is not part of it, as on a data-tiering node, where the keys and their metadata
+// always stay in memory.
+//
+// # Demotion and promotion
+//
+// A demoter goroutine keeps the hot bytes under the budget. When they pass it, it picks victims by sampled
+// LRU (16 random keys per victim, the least recently used hot value of at least tier-min-value bytes
+// wins), serializes them under the keyspace lock in short slices, writes them to Pebble in one batch
+// without the lock, then takes the lock again and turns into cold handles only the victims nobody wrote
+// to meanwhile (a write during the batch invalidates its victim; its stale copy is deleted). Pebble is
+// written by this goroutine only, in queue order, which is what makes the reclaim of DEL, overwrite,
+// expiry, eviction, FLUSHDB and promotion (each queues a delete) safe against a later demotion of the same
+// key.
+//
+// A command's cold values are read back before it runs (engines.Preparer): the server passes the keys the
+// command table names, the engine notes which are cold under the lock, reads them from Pebble without it,
+// and installs them under it if they are still the same cold handles. Other clients run meanwhile. A cold
+// value a command meets anyway (a key not in the command table's key specs, or a later command of the same
+// pipeline) is read under the lock (Keyspace.Thaw): correct, only slower. While writers add hot bytes faster
+// than the demoter can move them out, Prepare waits for it (back-pressure), so RAM stays near the budget.
+//
+// # Durability
+//
+// Durability is the wal engine's, which this engine embeds: every write is logged and fsynced before the
+// reply, snapshots include cold values (read back from Pebble through keyspace.ColdValue), and recovery
+// rebuilds the whole data set from the newest snapshot and the log. Pebble is therefore only a cache of
+// values that are durable elsewhere, and is opened without its own write-ahead log and written without
+// sync: losing it loses nothing, and paying a second fsync per demotion would buy nothing. At start the tier
+// directory is wiped and the data set recovered from the log; the demoter then moves what is over the
+// budget back out.
+//
+// # Full disks and eviction
+//
+// tier-max-bytes (engine option, "0" = unlimited) caps the cold bytes. When the tier is full, or Pebble
+// cannot write, the engine reports how far over its capacity the data set is (engines.Budgeter): an
+// evicting maxmemory-policy then removes keys (cold ones included, reclaiming their disk space), and
+// noeviction refuses commands that may grow memory with Redis's OOM error.
+//
+// # Memory limit
+//
+// Unless GOMEMLIMIT is set, the engine sets the Go memory limit to what the heap needs outside hot values
+// (measured after each collection) plus 1.3x the budget, so the garbage collector, not the default 2x heap
+// growth, bounds the process's memory.
+package tiered

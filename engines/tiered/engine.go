@@ -1,0 +1,744 @@
+package tiered
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/kvlab/kvlab/engines"
+	"github.com/kvlab/kvlab/engines/wal"
+	"github.com/kvlab/kvlab/internal/units"
+	"github.com/kvlab/kvlab/keyspace"
+)
+
+func init() { engines.Register("tiered", Open) }
+
+// Engine options (engines.Config.Options) this engine reads; the rest go to the wal engine.
+const (
+	// OptTierMaxBytes caps the bytes of cold values ("0" = unlimited); Redis units accepted.
+	OptTierMaxBytes = "tier-max-bytes"
+	// OptMinValue is the smallest value that is moved to disk (smaller values always stay in RAM).
+	OptMinValue = "tier-min-value"
+)
+
+// Tuning.
+const (
+	defaultMinValue = 64
+	victimSamples   = 16      // keys sampled per victim (sampled LRU)
+	sliceVictims    = 128     // victims serialized per hold of the keyspace lock
+	maxBatchBytes   = 8 << 20 // a demotion batch's size
+	lowWater        = 97      // demotion stops at this percent of the budget
+	hardWater       = 125     // above this percent of the budget, Prepare waits for the demoter
+	demoteInterval  = 10 * time.Millisecond
+	bigCollection   = 512 // collections longer than this are re-measured every 64th write
+	pressureWait    = 50 * time.Millisecond
+)
+
+// ErrNoBudget reports a tiered engine opened without a RAM budget.
+var ErrNoBudget = errors.New("tiered: a RAM budget is required: pass --maxmemory (for example --maxmemory 256mb)")
+
+// Engine is the tiered engine: the wal engine's durability over a keyspace whose cold values live in Pebble.
+type Engine struct {
+	*wal.Engine
+	ks       *keyspace.Keyspace
+	db       *pebble.DB
+	tierDir  string
+	budget   int64
+	maxTier  int64
+	minValue uint32
+	logf     func(string, ...any)
+
+	hot      atomic.Int64 // bytes of hot values (sum of TierSize of hot objects)
+	tier     atomic.Int64 // bytes of cold values (sum of TierSize of cold objects)
+	coldKeys atomic.Int64
+	diskFull atomic.Bool // the last Pebble write failed: treat the tier as full until one succeeds
+	stuck    atomic.Bool // the last round was over budget and found nothing to move (small values only)
+	failure  atomic.Pointer[error]
+
+	stats struct {
+		hits, misses, promotions, demotions, syncReads atomic.Int64
+		readBytes, writtenBytes, reclaims, stale       atomic.Int64
+	}
+
+	// Guarded by ks.Mu.
+	dirty       map[*keyspace.Object]*keyspace.DB // objects written since the last settle
+	big         map[*keyspace.Object]uint16       // writes to big collections since their last measure
+	inflight    bool                              // a demotion batch is being written to Pebble
+	invalidated map[*keyspace.Object]struct{}     // victims written to while their batch was in flight
+	selected    map[*keyspace.Object]struct{}     // victims of the batch being built
+	hotIdx      map[*keyspace.Object]int32        // position of each hot object in hotList
+	hotList     []hotEntry                        // every hot object, for uniform victim sampling
+	dels        [][]byte                          // Pebble keys to delete in the next batch
+	ranges      []uint32                          // database tags whose whole range to delete (flushes)
+
+	kick   chan struct{}
+	relief atomic.Pointer[chan struct{}] // closed and replaced after every demotion round
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	closed atomic.Bool
+	memMu  sync.Mutex // guards memLimit
+	memLim int64
+}
+
+var (
+	_ engines.Engine   = (*Engine)(nil)
+	_ engines.Preparer = (*Engine)(nil)
+	_ engines.Budgeter = (*Engine)(nil)
+)
+
+// Open opens the engine in cfg.Dir: the wal engine recovers the data set, the tier directory starts empty.
+func Open(cfg engines.Config) (engines.Engine, error) { return OpenEngine(cfg) }
+
+// OpenEngine is Open returning the concrete type.
+func OpenEngine(cfg engines.Config) (*Engine, error) {
+	if cfg.Dir == "" {
+		return nil, wal.ErrNoDir
+	}
+	if cfg.MaxMemory <= 0 {
+		return nil, ErrNoBudget
+	}
+	logf := cfg.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	e := &Engine{budget: cfg.MaxMemory, minValue: defaultMinValue, logf: logf,
+		tierDir: filepath.Join(cfg.Dir, "tier"),
+		dirty:   map[*keyspace.Object]*keyspace.DB{}, big: map[*keyspace.Object]uint16{},
+		invalidated: map[*keyspace.Object]struct{}{}, selected: map[*keyspace.Object]struct{}{},
+		hotIdx: map[*keyspace.Object]int32{},
+		kick:   make(chan struct{}, 1), stop: make(chan struct{}),
+	}
+	walOpts := map[string]string{}
+	for k, v := range cfg.Options {
+		switch k {
+		case OptTierMaxBytes:
+			n, err := units.ParseBytes(v)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("tiered: option %s=%q: want a size such as 10gb or 0 for unlimited", k, v)
+			}
+			e.maxTier = n
+		case OptMinValue:
+			n, err := units.ParseBytes(v)
+			if err != nil || n < 1 || n > 1<<30 {
+				return nil, fmt.Errorf("tiered: option %s=%q: want a size of at least 1 byte such as 64", k, v)
+			}
+			e.minValue = uint32(n)
+		default:
+			walOpts[k] = v
+		}
+	}
+	// The tier is a cache of values the log holds: start it empty (see the package doc).
+	if err := os.RemoveAll(e.tierDir); err != nil {
+		return nil, fmt.Errorf("tiered: clear %s: %w", e.tierDir, err)
+	}
+	db, err := pebble.Open(e.tierDir, &pebble.Options{
+		DisableWAL: true, CacheSize: 16 << 20, MemTableSize: 16 << 20, Logger: quietLogger{logf},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tiered: open pebble in %s: %w", e.tierDir, err)
+	}
+	e.db = db
+	wcfg := cfg
+	wcfg.Options = walOpts
+	w, err := wal.OpenEngine(wcfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	e.Engine = w
+	e.ks = w.Keyspace()
+	ch := make(chan struct{})
+	e.relief.Store(&ch)
+
+	ks := e.ks
+	ks.Mu.Lock()
+	for i := 0; i < keyspace.NumDBs; i++ {
+		d := ks.DB(i)
+		d.ForEach(func(_ string, o *keyspace.Object) bool {
+			n := e.measure(o)
+			o.TierSize = n
+			e.hot.Add(int64(n))
+			e.addHot(d, o)
+			return true
+		})
+	}
+	ks.Thaw = e.thaw
+	ks.Dropped = e.dropped
+	ks.Written = e.written
+	ks.Mu.Unlock()
+	if h := e.hot.Load(); h > e.budget {
+		logf("tiered: recovered %s of values for a %s budget: moving the excess to %s", units.FormatBytes(h), units.FormatBytes(e.budget), e.tierDir)
+	}
+	e.wg.Add(1)
+	go e.runDemoter()
+	return e, nil
+}
+
+// hotEntry is one hot object and its database.
+type hotEntry struct {
+	db *keyspace.DB
+	o  *keyspace.Object
+}
+
+// addHot registers a hot object for victim sampling (keyspace lock held).
+func (e *Engine) addHot(db *keyspace.DB, o *keyspace.Object) {
+	if i, ok := e.hotIdx[o]; ok {
+		e.hotList[i].db = db
+		return
+	}
+	e.hotIdx[o] = int32(len(e.hotList))
+	e.hotList = append(e.hotList, hotEntry{db, o})
+}
+
+// removeHot unregisters an object (keyspace lock held).
+func (e *Engine) removeHot(o *keyspace.Object) {
+	i, ok := e.hotIdx[o]
+	if !ok {
+		return
+	}
+	last := len(e.hotList) - 1
+	if int(i) != last {
+		e.hotList[i] = e.hotList[last]
+		e.hotIdx[e.hotList[i].o] = i
+	}
+	e.hotList[last] = hotEntry{}
+	e.hotList = e.hotList[:last]
+	delete(e.hotIdx, o)
+}
+
+// quietLogger sends Pebble's messages to the operator log (errors only: its info lines are noise here).
+type quietLogger struct{ logf func(string, ...any) }
+
+func (l quietLogger) Infof(string, ...any)              {}
+func (l quietLogger) Errorf(format string, args ...any) { l.logf("tiered: pebble: "+format, args...) }
+func (l quietLogger) Fatalf(format string, args ...any) {
+	l.logf("tiered: pebble: fatal: "+format, args...)
+	panic(fmt.Sprintf("tiered: pebble: "+format, args...))
+}
+
+// Name returns "tiered".
+func (e *Engine) Name() string { return "tiered" }
+
+// Commit settles the RAM accounting of the objects the command wrote, then logs its effects (wal).
+func (e *Engine) Commit(eff *keyspace.Effects, now int64) (uint64, error) {
+	e.settle()
+	if p := e.failure.Load(); p != nil {
+		return 0, *p
+	}
+	if e.hot.Load() > e.budget {
+		select {
+		case e.kick <- struct{}{}:
+		default:
+		}
+	}
+	return e.Engine.Commit(eff, now)
+}
+
+// Close stops the demoter, closes the wal engine (which may still read cold values), then Pebble.
+func (e *Engine) Close() error {
+	if e.closed.Swap(true) {
+		return nil
+	}
+	close(e.stop)
+	e.wg.Wait()
+	err := e.Engine.Close()
+	if cerr := e.db.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("tiered: close pebble: %w", cerr)
+	}
+	return err
+}
+
+// fail records a tier read failure: from now on writes are refused, since a command may have run without
+// a value it needed.
+func (e *Engine) fail(err error) {
+	err = fmt.Errorf("tiered: the disk tier failed (%w); restart kvlab to recover the data set from the log", err)
+	e.failure.CompareAndSwap(nil, &err)
+	e.logf("%v", err)
+}
+
+// pkey is a cold value's Pebble key: the database's tag then the key.
+func pkey(tag uint32, key string) []byte {
+	b := make([]byte, 4+len(key))
+	binary.BigEndian.PutUint32(b, tag)
+	copy(b[4:], key)
+	return b
+}
+
+// coldRef is the Val of a cold object: where its value is in Pebble.
+type coldRef struct {
+	e    *Engine
+	tag  uint32
+	key  string
+	size uint32 // bytes in Pebble
+}
+
+// AppendValue reads the value back (snapshots of cold keys).
+func (r *coldRef) AppendValue(dst []byte) ([]byte, error) {
+	v, err := r.e.read(r)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, v...), nil
+}
+
+// read fetches a cold value from Pebble.
+func (e *Engine) read(r *coldRef) ([]byte, error) {
+	v, closer, err := e.db.Get(pkey(r.tag, r.key))
+	if err != nil {
+		return nil, fmt.Errorf("tiered: read %q: %w", r.key, err)
+	}
+	out := append([]byte(nil), v...)
+	closer.Close()
+	e.stats.readBytes.Add(int64(len(out)))
+	return out, nil
+}
+
+// measure is the value size accounted for o (keyspace lock held). Collections longer than bigCollection are
+// measured in full only every 64th write; in between the last measure stands.
+func (e *Engine) measure(o *keyspace.Object) uint32 {
+	if o.Type == keyspace.TypeString {
+		return uint32(cap(o.Str))
+	}
+	ops := keyspace.Ops(o.Type)
+	if ops == nil || o.Val == nil {
+		return 0
+	}
+	if o.TierSize > 0 && ops.Len(o.Val) > bigCollection {
+		n := e.big[o]
+		e.big[o] = n + 1
+		if n%64 != 0 {
+			return o.TierSize
+		}
+	}
+	return uint32(min(ops.Size(o.Val), 1<<32-1))
+}
+
+// written is Keyspace.Written: o was created or modified.
+func (e *Engine) written(db *keyspace.DB, o *keyspace.Object) {
+	if e.inflight {
+		e.invalidated[o] = struct{}{}
+	}
+	e.dirty[o] = db
+}
+
+// settle re-measures the objects written since the last call (keyspace lock held).
+func (e *Engine) settle() {
+	for o, db := range e.dirty {
+		delete(e.dirty, o)
+		if o.Cold || db.Detached() || db.PeekKey(o.Key()) != o {
+			continue // dropped since (its bytes were subtracted then)
+		}
+		n := e.measure(o)
+		e.hot.Add(int64(n) - int64(o.TierSize))
+		o.TierSize = n
+		e.addHot(db, o)
+	}
+}
+
+// dropped is Keyspace.Dropped: o left the keyspace, so its bytes are released and a cold value's Pebble
+// entry is queued for deletion.
+func (e *Engine) dropped(db *keyspace.DB, o *keyspace.Object) {
+	delete(e.dirty, o)
+	delete(e.big, o)
+	if o.Cold {
+		e.tier.Add(-int64(o.TierSize))
+		e.coldKeys.Add(-1)
+		e.stats.reclaims.Add(1)
+		if db.Detached() {
+			// A flushed database: one range deletion covers all its cold values.
+			if n := len(e.ranges); n == 0 || e.ranges[n-1] != db.Tag {
+				e.ranges = append(e.ranges, db.Tag)
+			}
+		} else {
+			e.dels = append(e.dels, pkey(db.Tag, o.Key()))
+		}
+	} else {
+		e.hot.Add(-int64(o.TierSize))
+		e.removeHot(o)
+	}
+	o.TierSize = 0
+}
+
+// install makes a cold object hot again with the value v read from Pebble (keyspace lock held).
+func (e *Engine) install(db *keyspace.DB, o *keyspace.Object, r *coldRef, v []byte) error {
+	back, err := keyspace.UnmarshalValue(v)
+	if err != nil {
+		return fmt.Errorf("tiered: value of %q in the tier: %w", r.key, err)
+	}
+	if back.Type != o.Type {
+		return fmt.Errorf("tiered: value of %q in the tier is a %s, the key is a %s", r.key, back.Type, o.Type)
+	}
+	o.Str, o.Val, o.Cold = back.Str, back.Val, false
+	e.tier.Add(-int64(o.TierSize))
+	e.hot.Add(int64(o.TierSize))
+	e.coldKeys.Add(-1)
+	e.stats.promotions.Add(1)
+	e.addHot(db, o)
+	if !db.Detached() {
+		e.dels = append(e.dels, pkey(r.tag, r.key))
+	}
+	return nil
+}
+
+// thaw is Keyspace.Thaw: a cold value a command meets that Prepare did not bring back, read under the lock.
+func (e *Engine) thaw(db *keyspace.DB, o *keyspace.Object) error {
+	r, ok := o.Val.(*coldRef)
+	if !ok {
+		return fmt.Errorf("tiered: cold key %q without a tier handle", o.Key())
+	}
+	e.stats.misses.Add(1)
+	e.stats.syncReads.Add(1)
+	v, err := e.read(r)
+	if err == nil {
+		err = e.install(db, o, r, v)
+	}
+	if err != nil {
+		e.fail(err)
+	}
+	return err
+}
+
+type thawReq struct {
+	o *keyspace.Object
+	r *coldRef
+	v []byte
+}
+
+// Prepare brings the cold values of a command's keys back into RAM without holding the keyspace lock while
+// it reads them, and holds the command back while RAM is far over the budget and the demoter is behind.
+func (e *Engine) Prepare(dbIndex int, keys [][]byte) error {
+	e.waitForRoom()
+	if e.coldKeys.Load() == 0 {
+		e.stats.hits.Add(int64(len(keys)))
+		return nil
+	}
+	var buf [4]thawReq
+	reqs := buf[:0]
+	ks := e.ks
+	ks.Mu.Lock()
+	db := ks.DB(dbIndex)
+	for _, k := range keys {
+		o := db.Peek(k)
+		if o == nil {
+			continue
+		}
+		if !o.Cold {
+			e.stats.hits.Add(1)
+			continue
+		}
+		if r, ok := o.Val.(*coldRef); ok {
+			reqs = append(reqs, thawReq{o: o, r: r})
+		}
+	}
+	ks.Mu.Unlock()
+	if len(reqs) == 0 {
+		return nil
+	}
+	e.stats.misses.Add(int64(len(reqs)))
+	var firstErr error
+	for i := range reqs {
+		v, err := e.read(reqs[i].r)
+		if err != nil {
+			// The handle may have been dropped (and its entry deleted) since: judged under the lock.
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		reqs[i].v = v
+	}
+	ks.Mu.Lock()
+	defer ks.Mu.Unlock()
+	for _, q := range reqs {
+		if !q.o.Cold || q.o.Val != any(q.r) {
+			continue // promoted, rewritten or dropped meanwhile
+		}
+		if q.v == nil {
+			e.fail(firstErr)
+			return firstErr
+		}
+		if err := e.install(db, q.o, q.r, q.v); err != nil {
+			e.fail(err)
+			return err
+		}
+	}
+	return nil
+}
+
+// waitForRoom holds a command back while hot bytes are above the hard watermark and the demoter can still
+// make room (back-pressure on writers that outrun it).
+func (e *Engine) waitForRoom() {
+	hard := e.budget / 100 * hardWater
+	for i := 0; i < 20 && e.hot.Load() > hard && !e.tierFull() && !e.stuck.Load() && !e.closed.Load(); i++ {
+		ch := *e.relief.Load()
+		select {
+		case e.kick <- struct{}{}:
+		default:
+		}
+		select {
+		case <-ch:
+		case <-time.After(pressureWait):
+		}
+	}
+}
+
+// tierFull reports whether no more values can go to disk.
+func (e *Engine) tierFull() bool {
+	return e.diskFull.Load() || (e.maxTier > 0 && e.tier.Load() >= e.maxTier)
+}
+
+// Overflow implements engines.Budgeter: while the tier can take values the demoter keeps RAM within the
+// budget and nothing is over; once the tier is full, how far hot and cold bytes are over their caps.
+func (e *Engine) Overflow() int64 {
+	if !e.tierFull() {
+		return 0
+	}
+	over := max(e.hot.Load()-e.budget, 0)
+	if e.maxTier > 0 {
+		over += max(e.tier.Load()-e.maxTier, 0)
+	}
+	return over
+}
+
+// victim is a value being demoted.
+type victim struct {
+	db   *keyspace.DB
+	o    *keyspace.Object
+	key  string
+	tag  uint32
+	size uint32
+	n    int // bytes written to Pebble
+}
+
+// runDemoter moves values to Pebble while hot bytes are over the budget, and applies queued deletions.
+func (e *Engine) runDemoter() {
+	defer e.wg.Done()
+	t := time.NewTicker(demoteInterval)
+	defer t.Stop()
+	lastMem := time.Time{}
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-e.kick:
+		case <-t.C:
+		}
+		e.demoteRound()
+		if time.Since(lastMem) > time.Second {
+			lastMem = time.Now()
+			e.tuneMemoryLimit()
+		}
+	}
+}
+
+// demoteRound writes one batch: queued deletions first, then victims until the hot bytes are back under
+// the low watermark (or the batch is full).
+func (e *Engine) demoteRound() {
+	ks := e.ks
+	b := e.db.NewBatch()
+	defer b.Close()
+	ks.Mu.Lock()
+	e.settle()
+	e.drainDeletes(b)
+	need := e.hot.Load() - e.budget/100*lowWater
+	demote := e.hot.Load() > e.budget && !e.tierFull()
+	var victims []victim
+	if demote {
+		e.inflight = true
+	}
+	ks.Mu.Unlock()
+	var freed int64
+	var scratch []byte
+	for demote && freed < need && b.Len() < maxBatchBytes {
+		ks.Mu.Lock()
+		found := 0
+		for i := 0; i < sliceVictims && freed < need; i++ {
+			db, o := e.pickVictim()
+			if o == nil {
+				break
+			}
+			found++
+			e.selected[o] = struct{}{}
+			scratch = keyspace.MarshalValue(scratch[:0], o)
+			v := victim{db: db, o: o, key: o.Key(), tag: db.Tag, size: o.TierSize, n: len(scratch)}
+			b.Set(pkey(v.tag, v.key), scratch, nil)
+			victims = append(victims, v)
+			freed += int64(v.size)
+		}
+		ks.Mu.Unlock()
+		if found == 0 {
+			break
+		}
+	}
+	e.stuck.Store(demote && len(victims) == 0)
+	if b.Empty() {
+		ks.Mu.Lock()
+		e.inflight = false
+		ks.Mu.Unlock()
+		return
+	}
+	err := b.Commit(pebble.NoSync)
+	ks.Mu.Lock()
+	e.inflight = false
+	if err != nil {
+		e.diskFull.Store(true)
+		e.logf("tiered: write to %s failed (%v): the tier is treated as full until a write succeeds; free disk space or raise the limit", e.tierDir, err)
+		for _, v := range victims {
+			delete(e.selected, v.o)
+		}
+		clear(e.invalidated)
+		ks.Mu.Unlock()
+		e.signalRelief()
+		return
+	}
+	e.diskFull.Store(false)
+	var written int64
+	for _, v := range victims {
+		written += int64(v.n)
+		o := v.o
+		delete(e.selected, o)
+		_, touched := e.invalidated[o]
+		if touched || o.Cold || v.db.Detached() || v.db.PeekKey(v.key) != o {
+			// Written, deleted or flushed while its batch was in flight: what Pebble holds is stale.
+			e.stats.stale.Add(1)
+			if !v.db.Detached() {
+				e.dels = append(e.dels, pkey(v.tag, v.key))
+			}
+			continue
+		}
+		o.Str, o.Val, o.Cold = nil, &coldRef{e: e, tag: v.tag, key: v.key, size: uint32(v.n)}, true
+		e.removeHot(o)
+		e.hot.Add(-int64(o.TierSize))
+		e.tier.Add(int64(o.TierSize))
+		e.coldKeys.Add(1)
+		e.stats.demotions.Add(1)
+	}
+	clear(e.invalidated)
+	ks.Mu.Unlock()
+	e.stats.writtenBytes.Add(written)
+	e.signalRelief()
+}
+
+// signalRelief wakes commands waiting in waitForRoom.
+func (e *Engine) signalRelief() {
+	ch := make(chan struct{})
+	old := e.relief.Swap(&ch)
+	close(*old)
+}
+
+// drainDeletes moves the queued deletions into b (keyspace lock held).
+func (e *Engine) drainDeletes(b *pebble.Batch) {
+	for _, k := range e.dels {
+		b.Delete(k, nil)
+	}
+	e.dels = e.dels[:0]
+	for _, tag := range e.ranges {
+		var lo, hi [4]byte
+		binary.BigEndian.PutUint32(lo[:], tag)
+		binary.BigEndian.PutUint32(hi[:], tag+1)
+		b.DeleteRange(lo[:], hi[:], nil)
+	}
+	e.ranges = e.ranges[:0]
+}
+
+// pickVictim samples hot objects and returns the least recently used one worth moving (keyspace lock
+// held), or nil when sampling finds none.
+func (e *Engine) pickVictim() (*keyspace.DB, *keyspace.Object) {
+	var best hotEntry
+	n := len(e.hotList)
+	if n == 0 {
+		return nil, nil
+	}
+	rng := e.ks.Rand()
+	for i := 0; i < victimSamples; i++ {
+		h := e.hotList[rng.IntN(n)]
+		if h.o.Cold || h.o.TierSize < e.minValue || h.db.Detached() {
+			continue
+		}
+		if _, taken := e.selected[h.o]; taken {
+			continue
+		}
+		if best.o == nil || h.o.LRU < best.o.LRU {
+			best = h
+		}
+	}
+	return best.db, best.o
+}
+
+// tuneMemoryLimit sets the Go memory limit to the heap outside hot values plus 1.3x the budget (see the
+// package doc), unless the operator set GOMEMLIMIT.
+func (e *Engine) tuneMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	live := int64(s[0].Value.Uint64())
+	if live == 0 {
+		return
+	}
+	other := max(live-e.hot.Load(), 0)
+	limit := other + e.budget/10*13 + 64<<20
+	limit = max(limit, live+live/4) // never so tight that the collector runs without pause
+	e.memMu.Lock()
+	defer e.memMu.Unlock()
+	if e.memLim == 0 || limit > e.memLim+e.memLim/20 || limit < e.memLim-e.memLim/20 {
+		e.memLim = limit
+		debug.SetMemoryLimit(limit)
+	}
+}
+
+// Stats adds the tier's figures (INFO kvlab section, metrics) to the wal engine's.
+func (e *Engine) Stats() []engines.Stat {
+	out := e.Engine.Stats()
+	keys := int64(e.ks.KeyCount())
+	cold := e.coldKeys.Load()
+	var disk uint64
+	if m := e.db.Metrics(); m != nil {
+		disk = m.DiskSpaceUsage()
+	}
+	add := func(name string, v int64) {
+		out = append(out, engines.Stat{Section: "kvlab", Name: name, Value: strconv.FormatInt(v, 10)})
+	}
+	add("tier_budget_bytes", e.budget)
+	add("tier_max_bytes", e.maxTier)
+	add("tier_keys_ram", keys-cold)
+	add("tier_keys_disk", cold)
+	add("tier_bytes_ram", e.hot.Load())
+	add("tier_bytes_disk", e.tier.Load())
+	add("tier_disk_usage_bytes", int64(disk))
+	add("tier_hits", e.stats.hits.Load())
+	add("tier_misses", e.stats.misses.Load())
+	add("tier_sync_reads", e.stats.syncReads.Load())
+	add("tier_promotions", e.stats.promotions.Load())
+	add("tier_demotions", e.stats.demotions.Load())
+	add("tier_stale_demotions", e.stats.stale.Load())
+	add("tier_reclaims", e.stats.reclaims.Load())
+	add("tier_read_bytes", e.stats.readBytes.Load())
+	add("tier_written_bytes", e.stats.writtenBytes.Load())
+	full := int64(0)
+	if e.tierFull() {
+		full = 1
+	}
+	add("tier_full", full)
+	return out
+}
+
+// Snapshot is the wal engine's; cold values are read back through keyspace.ColdValue.
+func (e *Engine) Snapshot(ctx context.Context, background bool) error {
+	return e.Engine.Snapshot(ctx, background)
+}

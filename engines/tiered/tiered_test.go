@@ -1,0 +1,258 @@
+package tiered_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	_ "github.com/kvlab/kvlab/engines/all"
+	"github.com/kvlab/kvlab/server"
+)
+
+// start serves the tiered engine from dir over real TCP with the given budget and options.
+func start(t *testing.T, dir string, budget int64, policy string, opts map[string]string) (*server.Server, *redis.Client) {
+	t.Helper()
+	if policy == "" {
+		policy = "noeviction"
+	}
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Engine: "tiered", Dir: dir, MaxMemory: budget,
+		MaxMemoryPolicy: policy, EngineOptions: opts, Log: testWriter{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close(); srv.Close() })
+	return srv, rdb
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// tierInfo returns the numeric tier_* fields of INFO kvlab.
+func tierInfo(t *testing.T, rdb *redis.Client) map[string]int64 {
+	t.Helper()
+	s, err := rdb.Info(context.Background(), "kvlab").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(s, "\r\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.HasPrefix(k, "tier_") {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				t.Fatalf("INFO %s: %q is not a number", k, v)
+			}
+			out[k] = n
+		}
+	}
+	if _, ok := out["tier_keys_disk"]; !ok {
+		t.Fatalf("INFO kvlab has no tier figures:\n%s", s)
+	}
+	return out
+}
+
+// waitFor polls INFO until cond holds (the demoter works in the background).
+func waitFor(t *testing.T, rdb *redis.Client, what string, cond func(map[string]int64) bool) map[string]int64 {
+	t.Helper()
+	var in map[string]int64
+	for i := 0; i < 500; i++ {
+		if in = tierInfo(t, rdb); cond(in) {
+			return in
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s; tier figures: %v", what, in)
+	return nil
+}
+
+func value(i int) string { return fmt.Sprintf("%06d:%s", i, strings.Repeat("v", 200)) }
+
+// fill writes n strings and one key of every other type.
+func fill(t *testing.T, rdb *redis.Client, n int) {
+	t.Helper()
+	ctx := context.Background()
+	p := rdb.Pipeline()
+	for i := 0; i < n; i++ {
+		p.Set(ctx, fmt.Sprint("s:", i), value(i), 0)
+	}
+	for i := 0; i < 100; i++ {
+		p.HSet(ctx, "h", fmt.Sprint("f", i), value(i))
+		p.RPush(ctx, "l", value(i))
+		p.SAdd(ctx, "set", value(i))
+		p.ZAdd(ctx, "z", redis.Z{Score: float64(i), Member: value(i)})
+		p.XAdd(ctx, &redis.XAddArgs{Stream: "x", ID: fmt.Sprintf("%d-1", i+1), Values: []string{"v", value(i)}})
+	}
+	p.Set(ctx, "ttl", value(-1), time.Hour)
+	if _, err := p.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// check reads everything fill wrote back and compares.
+func check(t *testing.T, rdb *redis.Client, n int) {
+	t.Helper()
+	ctx := context.Background()
+	for i := 0; i < n; i++ {
+		if got, err := rdb.Get(ctx, fmt.Sprint("s:", i)).Result(); err != nil || got != value(i) {
+			t.Fatalf("GET s:%d = %.20q, %v; want %.20q", i, got, err, value(i))
+		}
+	}
+	h, err := rdb.HGetAll(ctx, "h").Result()
+	if err != nil || len(h) != 100 || h["f42"] != value(42) {
+		t.Fatalf("HGETALL h: %d fields, %v", len(h), err)
+	}
+	l, err := rdb.LRange(ctx, "l", 0, -1).Result()
+	if err != nil || len(l) != 100 || l[99] != value(99) {
+		t.Fatalf("LRANGE l: %d elements, %v", len(l), err)
+	}
+	if ok, err := rdb.SIsMember(ctx, "set", value(7)).Result(); err != nil || !ok {
+		t.Fatalf("SISMEMBER set: %v %v", ok, err)
+	}
+	if sc, err := rdb.ZScore(ctx, "z", value(64)).Result(); err != nil || sc != 64 {
+		t.Fatalf("ZSCORE z: %v %v", sc, err)
+	}
+	if xs, err := rdb.XRange(ctx, "x", "-", "+").Result(); err != nil || len(xs) != 100 || xs[5].Values["v"] != value(5) {
+		t.Fatalf("XRANGE x: %d entries, %v", len(xs), err)
+	}
+	if ttl, err := rdb.TTL(ctx, "ttl").Result(); err != nil || ttl <= 0 {
+		t.Fatalf("TTL ttl = %v %v", ttl, err)
+	}
+}
+
+// TestColdValuesRoundTrip moves most of a data set to disk, reads every value back over TCP, and checks that
+// DEL, overwrite and FLUSHALL reclaim the tier.
+func TestColdValuesRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	_, rdb := start(t, t.TempDir(), 64<<10, "", nil)
+	const n = 3000
+	fill(t, rdb, n)
+	in := waitFor(t, rdb, "values to move to disk", func(m map[string]int64) bool {
+		return m["tier_keys_disk"] > n/2 && m["tier_bytes_ram"] <= m["tier_budget_bytes"]
+	})
+	t.Logf("after fill: %v", in)
+	check(t, rdb, n)
+	after := tierInfo(t, rdb)
+	if after["tier_promotions"] == 0 || after["tier_misses"] == 0 || after["tier_read_bytes"] == 0 {
+		t.Fatalf("reading cold values promoted nothing: %v", after)
+	}
+	if after["tier_written_bytes"] == 0 || after["tier_demotions"] < n/2 {
+		t.Fatalf("demotions not counted: %v", after)
+	}
+
+	// Deleting and overwriting cold keys reclaims their bytes on disk.
+	in = waitFor(t, rdb, "values back on disk", func(m map[string]int64) bool { return m["tier_keys_disk"] > n/2 })
+	keys := make([]string, 0, n/2)
+	for i := 0; i < n/2; i++ {
+		keys = append(keys, fmt.Sprint("s:", i))
+	}
+	if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := n / 2; i < n; i++ {
+		if err := rdb.Set(ctx, fmt.Sprint("s:", i), "short", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	del := tierInfo(t, rdb)
+	if del["tier_reclaims"] <= in["tier_reclaims"] || del["tier_bytes_disk"] >= in["tier_bytes_disk"] {
+		t.Fatalf("DEL and overwrite did not reclaim the tier: before %v, after %v", in, del)
+	}
+	for i := n / 2; i < n; i += 97 {
+		if got := rdb.Get(ctx, fmt.Sprint("s:", i)).Val(); got != "short" {
+			t.Fatalf("s:%d = %.20q after overwrite", i, got)
+		}
+	}
+	if err := rdb.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	flushed := waitFor(t, rdb, "an empty tier", func(m map[string]int64) bool {
+		return m["tier_keys_disk"] == 0 && m["tier_bytes_disk"] == 0 && m["tier_bytes_ram"] == 0
+	})
+	if flushed["tier_keys_ram"] != 0 {
+		t.Fatalf("after FLUSHALL: %v", flushed)
+	}
+}
+
+// TestSnapshotIncludesColdValues saves a snapshot while most values are on disk, restarts on the same
+// directory (the tier starts empty and is rebuilt from the snapshot and log), and reads everything back.
+func TestSnapshotIncludesColdValues(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv, rdb := start(t, dir, 64<<10, "", nil)
+	const n = 2000
+	fill(t, rdb, n)
+	waitFor(t, rdb, "values to move to disk", func(m map[string]int64) bool { return m["tier_keys_disk"] > n/2 })
+	if err := rdb.Save(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// A write after the snapshot comes back from the log.
+	if err := rdb.Set(ctx, "after", "snapshot", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb.Close()
+	srv.Close()
+	_, rdb = start(t, dir, 64<<10, "", nil)
+	check(t, rdb, n)
+	if got := rdb.Get(ctx, "after").Val(); got != "snapshot" {
+		t.Fatalf("after = %q", got)
+	}
+}
+
+// TestTierFull fills a capped tier: noeviction answers OOM, an evicting policy evicts (cold keys included).
+func TestTierFull(t *testing.T) {
+	ctx := context.Background()
+	opts := map[string]string{"tier-max-bytes": "100kb"}
+	_, rdb := start(t, t.TempDir(), 32<<10, "noeviction", opts)
+	var oom error
+	for i := 0; i < 5000 && oom == nil; i++ {
+		if err := rdb.Set(ctx, fmt.Sprint("k", i), value(i), 0).Err(); err != nil {
+			oom = err
+		}
+		if i%100 == 0 {
+			time.Sleep(5 * time.Millisecond) // let the demoter fill the tier
+		}
+	}
+	want := "OOM command not allowed when used memory > 'maxmemory'."
+	if oom == nil || oom.Error() != want {
+		t.Fatalf("writing past a full tier: %v, want %q", oom, want)
+	}
+	in := tierInfo(t, rdb)
+	if in["tier_full"] != 1 {
+		t.Fatalf("tier not reported full: %v", in)
+	}
+	// Reads still work, and so does freeing space.
+	if got := rdb.Get(ctx, "k1").Val(); got != value(1) {
+		t.Fatalf("GET k1 = %.20q", got)
+	}
+	if err := rdb.ConfigSet(ctx, "maxmemory-policy", "allkeys-lru").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 5000; i < 5500; i++ {
+		if err := rdb.Set(ctx, fmt.Sprint("k", i), value(i), 0).Err(); err != nil {
+			t.Fatalf("SET with allkeys-lru: %v", err)
+		}
+	}
+	st, err := rdb.Info(ctx, "stats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(st, "evicted_keys:0\r\n") {
+		t.Fatalf("nothing evicted:\n%s", st)
+	}
+	if got := rdb.Get(ctx, "k5499").Val(); got != value(5499) {
+		t.Fatalf("GET k5499 = %.20q", got)
+	}
+}

@@ -53,6 +53,9 @@ type Keyspace struct {
 	// bring the value back into o (Str/Val, Cold cleared) or, if it cannot, leave o cold and return an error.
 	// Engines normally thaw keys before the command runs (engines.Preparer); this is the fallback.
 	Thaw func(db *DB, o *Object) error
+	// ColdView, when set, returns a view of the cold values as they are now (called with Mu held), from
+	// which a snapshot reads the cold objects it met after releasing Mu.
+	ColdView func() ColdView
 	// Dropped, when set, is called (with Mu held) for every object that leaves the keyspace: deleted,
 	// expired, evicted, replaced by another object under its key, or in a flushed database. A tiering engine
 	// uses it to reclaim the object's space.

@@ -73,6 +73,14 @@ type Object struct {
 	TierSize uint32
 }
 
+// ColdView reads cold values as they were when the view was taken (Keyspace.ColdView), without Mu.
+type ColdView interface {
+	// Read appends v's value in MarshalValue's format to dst.
+	Read(v ColdValue, dst []byte) ([]byte, error)
+	// Close releases the view.
+	Close()
+}
+
 // ColdValue is the Val of a cold object (Object.Cold): a handle on a value a tiering engine keeps off-heap.
 type ColdValue interface {
 	// AppendValue appends the value in MarshalValue's format, read from wherever the engine keeps it.

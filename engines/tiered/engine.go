@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
 
 	"github.com/kvlab/kvlab/engines"
 	"github.com/kvlab/kvlab/engines/wal"
@@ -142,9 +144,7 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 	if err := os.RemoveAll(e.tierDir); err != nil {
 		return nil, fmt.Errorf("tiered: clear %s: %w", e.tierDir, err)
 	}
-	db, err := pebble.Open(e.tierDir, &pebble.Options{
-		DisableWAL: true, CacheSize: 16 << 20, MemTableSize: 16 << 20, Logger: quietLogger{logf},
-	})
+	db, err := pebble.Open(e.tierDir, tierOptions(logf))
 	if err != nil {
 		return nil, fmt.Errorf("tiered: open pebble in %s: %w", e.tierDir, err)
 	}
@@ -174,6 +174,7 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 		})
 	}
 	ks.Thaw = e.thaw
+	ks.ColdView = e.coldView
 	ks.Dropped = e.dropped
 	ks.Written = e.written
 	ks.Mu.Unlock()
@@ -215,6 +216,19 @@ func (e *Engine) removeHot(o *keyspace.Object) {
 	e.hotList[last] = hotEntry{}
 	e.hotList = e.hotList[:last]
 	delete(e.hotIdx, o)
+}
+
+// tierOptions configures Pebble for point reads of values written once and deleted later: no write-ahead
+// log (see the package doc), Bloom filters on every level (a Get of a key then touches one table, not one
+// per level), and no block compression, since values are mostly small and decoding every block on every
+// read would cost more CPU than the disk space saves.
+func tierOptions(logf func(string, ...any)) *pebble.Options {
+	o := &pebble.Options{DisableWAL: true, CacheSize: 32 << 20, MemTableSize: 16 << 20, Logger: quietLogger{logf}}
+	for i := range o.Levels {
+		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		o.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
+	}
+	return o
 }
 
 // quietLogger sends Pebble's messages to the operator log (errors only: its info lines are noise here).
@@ -291,6 +305,37 @@ func (r *coldRef) AppendValue(dst []byte) ([]byte, error) {
 	}
 	return append(dst, v...), nil
 }
+
+// coldView is Keyspace.ColdView: a Pebble snapshot. Taken under the keyspace lock it holds every cold
+// object's value: a cold handle's entry is committed before the object turns cold and deleted only after it
+// stops being cold, and a batch in flight only writes values of hot objects and deletes entries of objects
+// that are no longer cold.
+func (e *Engine) coldView() keyspace.ColdView { return &pebbleView{e: e, s: e.db.NewSnapshot()} }
+
+// pebbleView is a ColdView over a Pebble snapshot.
+type pebbleView struct {
+	e *Engine
+	s *pebble.Snapshot
+}
+
+// Read implements keyspace.ColdView.
+func (v *pebbleView) Read(cv keyspace.ColdValue, dst []byte) ([]byte, error) {
+	r, ok := cv.(*coldRef)
+	if !ok {
+		return dst, fmt.Errorf("tiered: not a tier handle: %T", cv)
+	}
+	val, closer, err := v.s.Get(pkey(r.tag, r.key))
+	if err != nil {
+		return dst, fmt.Errorf("tiered: read %q: %w", r.key, err)
+	}
+	dst = append(dst, val...)
+	closer.Close()
+	v.e.stats.readBytes.Add(int64(len(val)))
+	return dst, nil
+}
+
+// Close implements keyspace.ColdView.
+func (v *pebbleView) Close() { v.s.Close() }
 
 // read fetches a cold value from Pebble.
 func (e *Engine) read(r *coldRef) ([]byte, error) {
@@ -562,6 +607,9 @@ func (e *Engine) demoteRound() {
 	var scratch []byte
 	for demote && freed < need && b.Len() < maxBatchBytes {
 		ks.Mu.Lock()
+		// Deletions queued since the last slice (a promotion, say) must land before any Set this slice adds
+		// for the same key, or they would delete the value just demoted.
+		e.drainDeletes(b)
 		found := 0
 		for i := 0; i < sliceVictims && freed < need; i++ {
 			db, o := e.pickVictim()

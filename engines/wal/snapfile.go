@@ -87,6 +87,27 @@ func appendEntry(dst []byte, db int, key string, o *keyspace.Object, scratch *[]
 	return append(dst, *scratch...), nil
 }
 
+// coldEntry is a cold object the walk met: its value is read after the slice, from a ColdView.
+type coldEntry struct {
+	key      string
+	expireAt int64
+	v        keyspace.ColdValue
+}
+
+// appendColdEntry is appendEntry for a cold object whose value is read from view.
+func appendColdEntry(dst []byte, db int, c coldEntry, view keyspace.ColdView, scratch *[]byte) ([]byte, error) {
+	var err error
+	if *scratch, err = view.Read(c.v, (*scratch)[:0]); err != nil {
+		return dst, fmt.Errorf("wal: snapshot key %q: %w", c.key, err)
+	}
+	dst = binary.AppendUvarint(dst, uint64(db))
+	dst = binary.AppendUvarint(dst, uint64(len(c.key)))
+	dst = append(dst, c.key...)
+	dst = binary.AppendVarint(dst, c.expireAt)
+	dst = binary.AppendUvarint(dst, uint64(len(*scratch)))
+	return append(dst, *scratch...), nil
+}
+
 // snapEntry is one decoded entry; Key and Value alias the chunk.
 type snapEntry struct {
 	DB       int

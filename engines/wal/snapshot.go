@@ -207,6 +207,7 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 	// cancellation (Close) cuts it short.
 	var raw []byte
 	var rawN int64 // entries in raw
+	var cold []coldEntry
 	canceled := false
 	for i, db := range run.dbs {
 		cursor := uint64(0)
@@ -220,15 +221,28 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 						return
 					}
 					o.SnapEpoch = run.epoch
-					if err == nil {
-						if raw, err = appendEntry(raw, i, key, o, &run.scratch); err == nil {
-							rawN++
-						}
+					if err != nil {
+						return
+					}
+					if o.Cold && ks.ColdView != nil {
+						// Read after the slice, without the lock (see below).
+						cold = append(cold, coldEntry{key: key, expireAt: o.ExpireAt, v: o.Val.(keyspace.ColdValue)})
+						return
+					}
+					if raw, err = appendEntry(raw, i, key, o, &run.scratch); err == nil {
+						rawN++
 					}
 				})
 				if cursor == 0 || time.Since(t0) > sliceTime {
 					break
 				}
+			}
+			var view keyspace.ColdView
+			if len(cold) > 0 {
+				// Cold values are read from a view of the tier taken now, under the lock, when each of
+				// them still holds its value as of the snapshot: reading them here would hold every
+				// client back for a disk read per key.
+				view = ks.ColdView()
 			}
 			if err == nil && run.err != nil {
 				err = run.err
@@ -240,6 +254,19 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 			run.cow, run.cowN = run.cow[:0], 0
 			pause = max(pause, time.Since(t0))
 			ks.Mu.Unlock()
+			if view != nil {
+				for _, c := range cold {
+					if err != nil {
+						break
+					}
+					raw, err = appendColdEntry(raw, i, c, view, &run.scratch)
+					if err == nil {
+						rawN++
+					}
+				}
+				view.Close()
+				cold = cold[:0]
+			}
 			// Let the writers that queued on the lock during the slice run before the next one.
 			runtime.Gosched()
 			if err == nil && len(raw) >= snapChunkSize {

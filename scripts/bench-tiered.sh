@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Data tiering vs all-in-RAM, side by side on this machine: the built-in "tiering" scenario (2M keys x 500 B,
+# Zipf s=0.99, 90% GET / 10% SET, 50 connections) against
+#   kvlab serve --engine memory                         (the whole data set in RAM)
+#   kvlab serve --engine tiered --maxmemory 256mb       (values over the budget in Pebble on local disk)
+# as two server processes, so each one's RSS is its own. Each target is preloaded first; the measured run
+# starts once the tiered server has no snapshot running and its RAM is back under the budget, and the
+# targets are measured alternately (memory, tiered, memory, tiered) so machine drift hits both.
+# Usage: scripts/bench-tiered.sh [duration] (default 30s). Needs about 4 GB of RAM and 2 GB of disk.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-30s}
+KVLAB=${KVLAB:-./bin/kvlab}
+command -v redis-cli >/dev/null || { echo "bench-tiered: redis-cli not found; run 'make deps-redis'"; exit 2; }
+[ -x "$KVLAB" ] || { echo "bench-tiered: $KVLAB not built; run 'make build'"; exit 2; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+MPORT=$(free_port); TPORT=$(free_port)
+"$KVLAB" serve --engine memory --addr "127.0.0.1:$MPORT" >"$tmp/memory.log" 2>&1 &
+pids+=($!)
+"$KVLAB" serve --engine tiered --maxmemory 256mb --dir "$tmp/tiered" --addr "127.0.0.1:$TPORT" >"$tmp/tiered.log" 2>&1 &
+pids+=($!)
+for p in $MPORT $TPORT; do
+  for i in $(seq 1 100); do redis-cli -p "$p" PING >/dev/null 2>&1 && break; sleep 0.1; done
+done
+info() { redis-cli -p "$1" INFO "$2" | tr -d '\r' | awk -F: -v k="$3" '$1 == k { print $2 }'; }
+
+for t in memory:$MPORT tiered:$TPORT; do
+  name=${t%%:*}; port=${t##*:}
+  echo "== preload $name (2M SETs of 500 B)"
+  "$KVLAB" bench -q --scenario tiering --target "redis://127.0.0.1:$port" --duration 1s --warmup 0s >/dev/null
+done
+echo "== waiting for the tiered server's snapshot and demotions to settle"
+for i in $(seq 1 600); do
+  if [ "$(info $TPORT persistence rdb_bgsave_in_progress)" = 0 ] &&
+     [ "$(info $TPORT kvlab tier_bytes_ram)" -le "$(info $TPORT kvlab tier_budget_bytes)" ]; then break; fi
+  sleep 1
+done
+for round in 1 2; do
+  for t in memory:$MPORT tiered:$TPORT; do
+    name=${t%%:*}; port=${t##*:}
+    echo "== round $round: $name ($DUR after 10s warm-up)"
+    "$KVLAB" bench -q --scenario tiering --target "redis://127.0.0.1:$port" --skip-preload --duration "$DUR" \
+      --warmup 10s --out "$tmp/$name-$round.json" | sed -n '3,6p'
+    echo "$name $(info $port memory used_memory_rss)" >>"$tmp/rss"
+  done
+done
+echo
+echo "== tiered figures"
+redis-cli -p "$TPORT" INFO kvlab | tr -d '\r' | grep -E '^tier_(keys|bytes|hits|misses|promotions|demotions|sync_reads)'
+MRSS=$(info $MPORT memory used_memory_rss); TRSS=$(info $TPORT memory used_memory_rss)
+MUSED=$(info $MPORT memory used_memory)
+# The key index: what the memory engine holds beyond the values themselves (2M x 512 B allocations).
+INDEX=$((MUSED - 2000000 * 512))
+BUDGET=$((256 * 1024 * 1024))
+awk -v m="$MRSS" -v t="$TRSS" -v idx="$INDEX" -v b="$BUDGET" 'BEGIN {
+  printf "RSS memory %.0f MiB, tiered %.0f MiB; key index (memory used_memory - values) %.0f MiB;\n", m/1048576, t/1048576, idx/1048576
+  printf "tiered RSS / (1.3 x budget + key index) = %.2f\n", t/(1.3*b+idx) }'
+"$KVLAB" compare "$tmp/memory-1.json" "$tmp/memory-2.json" -- "$tmp/tiered-1.json" "$tmp/tiered-2.json" 2>/dev/null || "$KVLAB" compare "$tmp/memory-2.json" "$tmp/tiered-2.json" || true

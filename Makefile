@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # Packages with concurrency run under the race detector in `make test`.
 RACE_PKGS := ./resp/... ./keyspace/... ./engines/... ./server/... ./loadgen/... ./benchrun/...
 
-.PHONY: plan-selfcheck report-check all build run test testrace vet lint fmt-check fuzz-smoke bench bench-redis crash-test stress clean deps-redis
+.PHONY: plan-selfcheck report-check all build run test testrace vet lint fmt-check fuzz-smoke bench bench-redis bench-tiered crash-test stress clean deps-redis
 
 all: build
 
@@ -53,9 +53,13 @@ deps-redis:
 bench-redis: build deps-redis
 	./scripts/bench-redis.sh
 
+## bench-tiered: tiered (256 MB budget) vs memory on 2M x 500 B keys, Zipf 0.99, 90% GET (about 6 minutes)
+bench-tiered: build deps-redis
+	./scripts/bench-tiered.sh
+
 ## crash-test: the wal engine's kill -9 durability test, long version (go test runs 3 short rounds)
 crash-test:
-	$(GO) test ./engines/wal -run '^TestCrash$$' -count=1 -v -timeout 60m -crash.rounds=40 -crash.load=3s -crash.clients=12
+	$(GO) test ./engines/wal -run '^TestCrash(Tiered)?$$' -count=1 -v -timeout 60m -crash.rounds=40 -crash.load=3s -crash.clients=12
 
 ## plan-selfcheck: predicted (kvlab plan --local) vs measured (kvlab bench) throughput on this machine
 plan-selfcheck: build

@@ -158,6 +158,9 @@ func applyDefaults(sc *scenarios.Scenario, cfg *Config) {
 	}
 }
 
+// DefaultTieredBudget is the RAM budget of an embedded tiered engine when the run sets none.
+const DefaultTieredBudget = 16 << 20
+
 // runOne runs the scenario once against one target.
 func runOne(ctx context.Context, sc *scenarios.Scenario, target string, cfg Config) (*results.Result, error) {
 	lc := cfg.Load
@@ -173,7 +176,14 @@ func runOne(ctx context.Context, sc *scenarios.Scenario, target string, cfg Conf
 		if logw == nil {
 			logw = io.Discard
 		}
-		srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Engine: engine, Dir: dir, MaxMemory: cfg.MaxMemory,
+		maxmem := cfg.MaxMemory
+		if engine == "tiered" && maxmem <= 0 {
+			// The tiered engine needs a RAM budget; without one the demo keeps a small one, so values do
+			// go to disk.
+			maxmem = DefaultTieredBudget
+			notes = append(notes, fmt.Sprintf("tiered: no --maxmemory given, so a %d MB RAM budget was used (values over it live on disk)", maxmem>>20))
+		}
+		srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Engine: engine, Dir: dir, MaxMemory: maxmem,
 			EngineOptions: cfg.EngineOptions, Log: logw, KvlabVersion: cfg.KvlabVersion})
 		if err != nil {
 			return nil, fmt.Errorf("engine %s is not available: %w", engine, err)

@@ -39,7 +39,8 @@ const (
 	defaultMinValue = 64
 	victimSamples   = 16      // keys sampled per victim (sampled LRU)
 	sliceVictims    = 128     // victims serialized per hold of the keyspace lock
-	maxBatchBytes   = 8 << 20 // a demotion batch's size
+	sliceInstall    = 512     // victims turned cold per hold of the keyspace lock
+	maxBatchBytes   = 2 << 20 // a demotion batch's size
 	lowWater        = 97      // demotion stops at this percent of the budget
 	hardWater       = 125     // above this percent of the budget, Prepare waits for the demoter
 	demoteInterval  = 10 * time.Millisecond
@@ -71,6 +72,7 @@ type Engine struct {
 	stats struct {
 		hits, misses, promotions, demotions, syncReads atomic.Int64
 		readBytes, writtenBytes, reclaims, stale       atomic.Int64
+		longestHoldUS                                  atomic.Int64 // the demoter's longest lock slice
 	}
 
 	// Guarded by ks.Mu.
@@ -607,6 +609,7 @@ func (e *Engine) demoteRound() {
 	var scratch []byte
 	for demote && freed < need && b.Len() < maxBatchBytes {
 		ks.Mu.Lock()
+		t0 := time.Now()
 		// Deletions queued since the last slice (a promotion, say) must land before any Set this slice adds
 		// for the same key, or they would delete the value just demoted.
 		e.drainDeletes(b)
@@ -624,6 +627,7 @@ func (e *Engine) demoteRound() {
 			victims = append(victims, v)
 			freed += int64(v.size)
 		}
+		e.noteHold(time.Since(t0))
 		ks.Mu.Unlock()
 		if found == 0 {
 			break
@@ -637,9 +641,9 @@ func (e *Engine) demoteRound() {
 		return
 	}
 	err := b.Commit(pebble.NoSync)
-	ks.Mu.Lock()
-	e.inflight = false
 	if err != nil {
+		ks.Mu.Lock()
+		e.inflight = false
 		e.diskFull.Store(true)
 		e.logf("tiered: write to %s failed (%v): the tier is treated as full until a write succeeds; free disk space or raise the limit", e.tierDir, err)
 		for _, v := range victims {
@@ -652,30 +656,50 @@ func (e *Engine) demoteRound() {
 	}
 	e.diskFull.Store(false)
 	var written int64
-	for _, v := range victims {
-		written += int64(v.n)
-		o := v.o
-		delete(e.selected, o)
-		_, touched := e.invalidated[o]
-		if touched || o.Cold || v.db.Detached() || v.db.PeekKey(v.key) != o {
-			// Written, deleted or flushed while its batch was in flight: what Pebble holds is stale.
-			e.stats.stale.Add(1)
-			if !v.db.Detached() {
-				e.dels = append(e.dels, pkey(v.tag, v.key))
+	// Install in slices too; the batch stays in flight (writes keep invalidating victims) until the last.
+	for start := 0; start == 0 || start < len(victims); start += sliceInstall {
+		ks.Mu.Lock()
+		t0 := time.Now()
+		for _, v := range victims[start:min(start+sliceInstall, len(victims))] {
+			written += int64(v.n)
+			o := v.o
+			delete(e.selected, o)
+			_, touched := e.invalidated[o]
+			if touched || o.Cold || v.db.Detached() || v.db.PeekKey(v.key) != o {
+				// Written, deleted or flushed while its batch was in flight: what Pebble holds is stale.
+				e.stats.stale.Add(1)
+				if !v.db.Detached() {
+					e.dels = append(e.dels, pkey(v.tag, v.key))
+				}
+				continue
 			}
-			continue
+			o.Str, o.Val, o.Cold = nil, &coldRef{e: e, tag: v.tag, key: v.key, size: uint32(v.n)}, true
+			e.removeHot(o)
+			e.hot.Add(-int64(o.TierSize))
+			e.tier.Add(int64(o.TierSize))
+			e.coldKeys.Add(1)
+			e.stats.demotions.Add(1)
 		}
-		o.Str, o.Val, o.Cold = nil, &coldRef{e: e, tag: v.tag, key: v.key, size: uint32(v.n)}, true
-		e.removeHot(o)
-		e.hot.Add(-int64(o.TierSize))
-		e.tier.Add(int64(o.TierSize))
-		e.coldKeys.Add(1)
-		e.stats.demotions.Add(1)
+		if start+sliceInstall >= len(victims) {
+			e.inflight = false
+			clear(e.invalidated)
+		}
+		e.noteHold(time.Since(t0))
+		ks.Mu.Unlock()
 	}
-	clear(e.invalidated)
-	ks.Mu.Unlock()
 	e.stats.writtenBytes.Add(written)
 	e.signalRelief()
+}
+
+// noteHold records how long the demoter held the keyspace lock in one slice.
+func (e *Engine) noteHold(d time.Duration) {
+	us := d.Microseconds()
+	for {
+		cur := e.stats.longestHoldUS.Load()
+		if us <= cur || e.stats.longestHoldUS.CompareAndSwap(cur, us) {
+			return
+		}
+	}
 }
 
 // signalRelief wakes commands waiting in waitForRoom.
@@ -783,6 +807,7 @@ func (e *Engine) Stats() []engines.Stat {
 		full = 1
 	}
 	add("tier_full", full)
+	add("tier_longest_lock_slice_us", e.stats.longestHoldUS.Load())
 	return out
 }
 

@@ -3,6 +3,7 @@ package tiered_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -254,5 +255,43 @@ func TestTierFull(t *testing.T) {
 	}
 	if got := rdb.Get(ctx, "k5499").Val(); got != value(5499) {
 		t.Fatalf("GET k5499 = %.20q", got)
+	}
+}
+
+// BenchmarkGet reads 500-byte values over TCP from a tiered server whose budget holds all of them (hot) or
+// almost none (cold: every GET promotes a value from Pebble, and the demoter moves others back out).
+func BenchmarkGet(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		budget int64
+	}{{"hot", 1 << 30}, {"cold", 64 << 10}} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Engine: "tiered", Dir: b.TempDir(), MaxMemory: tc.budget, Log: io.Discard})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := srv.Start(); err != nil {
+				b.Fatal(err)
+			}
+			defer srv.Close()
+			rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+			defer rdb.Close()
+			ctx := context.Background()
+			const n = 20000
+			p := rdb.Pipeline()
+			for i := 0; i < n; i++ {
+				p.Set(ctx, fmt.Sprint("k", i), strings.Repeat("x", 500), 0)
+			}
+			if _, err := p.Exec(ctx); err != nil {
+				b.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond) // let the demoter settle
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := rdb.Get(ctx, fmt.Sprint("k", (i*7919)%n)).Err(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

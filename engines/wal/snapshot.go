@@ -208,6 +208,7 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 	var raw []byte
 	var rawN int64 // entries in raw
 	var cold []coldEntry
+	var coldScratch []byte
 	canceled := false
 	for i, db := range run.dbs {
 		cursor := uint64(0)
@@ -259,7 +260,8 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 					if err != nil {
 						break
 					}
-					raw, err = appendColdEntry(raw, i, c, view, &run.scratch)
+					// Not run.scratch: writers use that one (beforeWrite) while the lock is free.
+					raw, err = appendColdEntry(raw, i, c, view, &coldScratch)
 					if err == nil {
 						rawN++
 					}

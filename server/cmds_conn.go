@@ -158,6 +158,10 @@ func cmdSelect(x *keyspace.Ctx) {
 		x.Error(keyspace.ErrNotInt)
 		return
 	}
+	if n != 0 && connOf(x).s.cl != nil {
+		x.Error("ERR SELECT is not allowed in cluster mode")
+		return
+	}
 	if n < 0 || n >= keyspace.NumDBs {
 		x.Error(keyspace.ErrDBIndex)
 		return

@@ -36,6 +36,7 @@ type conn struct {
 	lastCmd atomic.Pointer[keyspace.Command]
 
 	tx txState // MULTI/WATCH state
+	cl connCluster
 	// CLIENT REPLY state: replyMode "", "on", "off" or "skip"; muting while a muted command runs.
 	replyMode string
 	skipOnce  bool

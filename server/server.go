@@ -115,6 +115,8 @@ type Server struct {
 	patterns      map[string]map[*conn]bool
 	shardChannels map[string]map[*conn]bool
 	pubW          resp.Writer
+	// cl is the cluster mode state (nil when cluster mode is off); set at Start.
+	cl *clusterState
 }
 
 type serverStats struct {

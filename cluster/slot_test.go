@@ -14,10 +14,10 @@ func TestKeySlot(t *testing.T) {
 		{"123456789", "", 0x31C3 & 16383}, // CRC16-XMODEM check value
 		{"{user1000}.following", "{user1000}.followers", -1},
 		{"{user1000}.following", "user1000", -1},
-		{"foo{}{bar}", "", -1},           // empty first tag: the whole key is hashed
-		{"foo{{bar}}zap", "{bar", -1},    // tag is "{bar"
-		{"foo{bar}{zap}", "bar", -1},     // first tag only
-		{"{bar", "", -1},                 // no closing brace: whole key
+		{"foo{}{bar}", "", -1},        // empty first tag: the whole key is hashed
+		{"foo{{bar}}zap", "{bar", -1}, // tag is "{bar"
+		{"foo{bar}{zap}", "bar", -1},  // first tag only
+		{"{bar", "", -1},              // no closing brace: whole key
 		{"a{b}c", "b", -1},
 	} {
 		got := KeySlot([]byte(tc.key))

@@ -43,11 +43,11 @@ fuzz-smoke:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./resp/... ./keyspace/... ./server/...
 
-## deps-redis: install Debian's redis-server and redis-tools for side-by-side comparisons
+## deps-redis: install Debian's redis-server, redis-tools and python3-redis (redis-py) for side-by-side and client tests
 deps-redis:
-	@command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || \
-	  { (apt-get update -qq && apt-get install -y -qq redis-server redis-tools) >/dev/null 2>&1 || \
-	    sudo sh -c 'apt-get update -qq && apt-get install -y -qq redis-server redis-tools' ; }
+	@command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null && /usr/bin/python3 -c 'import redis.cluster' 2>/dev/null || \
+	  { (apt-get update -qq && apt-get install -y -qq redis-server redis-tools python3-redis) >/dev/null 2>&1 || \
+	    sudo sh -c 'apt-get update -qq && apt-get install -y -qq redis-server redis-tools python3-redis' ; }
 
 ## bench-redis: kvlab vs redis-server side by side with redis-benchmark (installs redis if missing)
 bench-redis: build deps-redis

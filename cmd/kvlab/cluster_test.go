@@ -1,0 +1,153 @@
+package main
+
+import (
+	"crypto/tls"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kvlab/kvlab/cluster"
+	"github.com/kvlab/kvlab/internal/proctest"
+)
+
+// upCluster runs `kvlab cluster up` with free ports in a temporary directory and stops it at cleanup.
+func upCluster(t *testing.T, dir string, args ...string) *cluster.Topology {
+	t.Helper()
+	bin := proctest.Binary(t)
+	up := exec.Command(bin, append([]string{"cluster", "up", "--base-port", "0", "--dir", dir, "--start-timeout", "30s"}, args...)...)
+	out, err := up.CombinedOutput()
+	t.Cleanup(func() {
+		down, err := exec.Command(bin, "cluster", "down", "--dir", dir).CombinedOutput()
+		if err != nil {
+			t.Errorf("kvlab cluster down: %v\n%s", err, down)
+		}
+		if t.Failed() {
+			topo, _ := cluster.Load(filepath.Join(dir, "nodes.json"))
+			if topo != nil {
+				for _, n := range topo.Nodes {
+					b, _ := os.ReadFile(filepath.Join(n.Dir, "kvlab.log"))
+					t.Logf("node %s log:\n%s", n.Addr(), b)
+				}
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("kvlab cluster up: %v\n%s", err, out)
+	}
+	topo, err := cluster.Load(filepath.Join(dir, "nodes.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+// TestClusterGoRedisTLSACL starts a 3-shard cluster of wal nodes with TLS, an ACL file and requirepass,
+// and drives it with go-redis's ClusterClient as an application would: routing by slot, pipelines,
+// MGET on hash-tagged keys, CROSSSLOT on keys of different slots. redis-py's RedisCluster (Debian's
+// python3-redis) does the same when it is installed.
+func TestClusterGoRedisTLSACL(t *testing.T) {
+	dir := t.TempDir()
+	pki := newSecPKI(t, dir)
+	aclFile := filepath.Join(dir, "users.acl")
+	os.WriteFile(aclFile, []byte("user app on >apppw ~* &* +@all\n"), 0o600)
+	topo := upCluster(t, filepath.Join(dir, "c"), "--shards", "3", "--engine", "wal", "--tls-cert", pki.certFile,
+		"--tls-key", pki.keyFile, "--aclfile", aclFile, "--requirepass", "adminpw")
+	ctx := t.Context()
+	rc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{topo.Nodes[0].Addr()}, Username: "app", Password: "apppw",
+		TLSConfig: &tls.Config{RootCAs: pki.pool, ServerName: "127.0.0.1"}})
+	defer rc.Close()
+	const n = 300
+	for i := range n {
+		if err := rc.Set(ctx, fmt.Sprintf("key:%d", i), i, 0).Err(); err != nil {
+			t.Fatalf("SET key:%d: %v", i, err)
+		}
+	}
+	pipe := rc.Pipeline()
+	gets := make([]*redis.StringCmd, n)
+	for i := range n {
+		gets[i] = pipe.Get(ctx, fmt.Sprintf("key:%d", i))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatalf("pipeline: %v", err)
+	}
+	for i, g := range gets {
+		if g.Val() != fmt.Sprint(i) {
+			t.Fatalf("GET key:%d = %q", i, g.Val())
+		}
+	}
+	// Every shard holds keys, exactly those of its slots.
+	var shards []string
+	for _, p := range topo.Primaries() {
+		c := redis.NewClient(&redis.Options{Addr: p.Addr(), Username: "app", Password: "apppw",
+			TLSConfig: &tls.Config{RootCAs: pki.pool, ServerName: "127.0.0.1"}})
+		keys, err := c.Keys(ctx, "key:*").Result()
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			s := cluster.KeySlot([]byte(k))
+			if s < p.Slots[0].Start || s > p.Slots[0].End {
+				t.Errorf("%s holds %s (slot %d) outside its slots %v", p.Addr(), k, s, p.Slots)
+			}
+		}
+		shards = append(shards, fmt.Sprintf("%s:%d", p.Addr(), len(keys)))
+		if len(keys) == 0 {
+			t.Errorf("shard %s holds no key", p.Addr())
+		}
+	}
+	t.Logf("keys per shard: %v", shards)
+	if err := rc.MSet(ctx, "{user1}.name", "ann", "{user1}.mail", "ann@example.com").Err(); err != nil {
+		t.Fatalf("MSET hash-tagged: %v", err)
+	}
+	vals, err := rc.MGet(ctx, "{user1}.name", "{user1}.mail", "{user1}.none").Result()
+	if err != nil || len(vals) != 3 || vals[0] != "ann" || vals[1] != "ann@example.com" || vals[2] != nil {
+		t.Fatalf("MGET hash-tagged = %v, %v", vals, err)
+	}
+	if err := rc.MGet(ctx, "key:1", "key:2").Err(); err == nil || !strings.HasPrefix(err.Error(), "CROSSSLOT") {
+		t.Fatalf("MGET across slots: %v, want CROSSSLOT", err)
+	}
+	if err := rc.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Without TLS, or with a wrong password, nothing is served.
+	bad := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{topo.Nodes[0].Addr()}, Username: "app", Password: "nope",
+		TLSConfig: &tls.Config{RootCAs: pki.pool, ServerName: "127.0.0.1"}, MaxRedirects: 1})
+	defer bad.Close()
+	if err := bad.Get(ctx, "key:1").Err(); err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
+		t.Fatalf("wrong password: %v", err)
+	}
+
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil || exec.Command(py, "-c", "import redis.cluster").Run() != nil {
+		t.Log("redis-py (Debian python3-redis) not installed: the RedisCluster part is skipped (make deps-redis installs it)")
+		return
+	}
+	script := fmt.Sprintf(`
+import redis
+from redis.cluster import RedisCluster
+rc = RedisCluster(host="127.0.0.1", port=%d, username="app", password="apppw", ssl=True, ssl_ca_certs=%q)
+for i in range(200):
+    rc.set("py:%%d" %% i, i)
+assert all(rc.get("py:%%d" %% i) == str(i).encode() for i in range(200))
+assert rc.get("key:7") == b"7"
+rc.mset({"{user2}.a": "1", "{user2}.b": "2"})
+assert rc.mget("{user2}.a", "{user2}.b") == [b"1", b"2"], rc.mget("{user2}.a", "{user2}.b")
+assert rc.mget_nonatomic("key:1", "key:2", "key:3") == [b"1", b"2", b"3"]
+p = rc.pipeline()
+for i in range(50):
+    p.incr("py:ctr:%%d" %% (i %% 7))
+p.execute()
+print("redis-py ok", len(rc.get_nodes()), "nodes")
+`, topo.Nodes[0].Port, pki.caFile)
+	out, err := exec.Command(py, "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("redis-py RedisCluster: %v\n%s", err, out)
+	}
+	t.Logf("%s", strings.TrimSpace(string(out)))
+}

@@ -715,43 +715,58 @@ func cmdClusterCountKeys(x *keyspace.Ctx) {
 	if clusterOf(x) == nil {
 		return
 	}
-	slot := parseSlot(x, x.Args[2])
-	if slot < 0 {
+	slot, err := keyspace.ParseInt(x.Args[2])
+	if err != nil {
+		x.Error(keyspace.ErrNotInt)
 		return
 	}
+	if slot < 0 || slot >= cluster.SlotCount {
+		x.Error("ERR Invalid slot")
+		return
+	}
+	x.W.Int(int64(countKeysInSlot(x.DB, int(slot), -1, nil)))
+}
+
+// countKeysInSlot counts (up to max, -1 = all) the keys of db in slot, passing each to fn when set. It walks
+// the whole database: kvlab keeps no per-slot index, so this is O(keys) (fine for resharding tools that
+// ask once per slot of a small data set; kvlab cluster reshard scans once instead).
+func countKeysInSlot(db *keyspace.DB, slot, max int, fn func(key string)) int {
 	n := 0
-	x.DB.ForEach(func(key string, _ *keyspace.Object) bool {
+	db.ForEach(func(key string, _ *keyspace.Object) bool {
+		if max >= 0 && n >= max {
+			return false
+		}
 		if cluster.KeySlot([]byte(key)) == slot {
 			n++
+			if fn != nil {
+				fn(key)
+			}
 		}
 		return true
 	})
-	x.W.Int(int64(n))
+	return n
 }
 
 func cmdClusterGetKeys(x *keyspace.Ctx) {
 	if clusterOf(x) == nil {
 		return
 	}
-	slot := parseSlot(x, x.Args[2])
-	if slot < 0 {
+	slot, err := keyspace.ParseInt(x.Args[2])
+	if err != nil {
+		x.Error(keyspace.ErrNotInt)
 		return
 	}
 	max, err := keyspace.ParseInt(x.Args[3])
-	if err != nil || max < 0 {
-		x.Error("ERR Invalid number of keys")
+	if err != nil {
+		x.Error(keyspace.ErrNotInt)
+		return
+	}
+	if slot < 0 || slot >= cluster.SlotCount || max < 0 {
+		x.Error("ERR Invalid slot or number of keys")
 		return
 	}
 	var keys []string
-	x.DB.ForEach(func(key string, _ *keyspace.Object) bool {
-		if int64(len(keys)) >= max {
-			return false
-		}
-		if cluster.KeySlot([]byte(key)) == slot {
-			keys = append(keys, key)
-		}
-		return true
-	})
+	countKeysInSlot(x.DB, int(slot), int(min(max, 1<<31)), func(k string) { keys = append(keys, k) })
 	x.W.Array(len(keys))
 	for _, k := range keys {
 		x.W.BulkString(k)

@@ -63,6 +63,11 @@ type clusterState struct {
 	migrating map[int]string
 	importing map[int]string
 
+	// rc is the replication layer (nil until SetReplicationControl); promoting is set while this node takes
+	// over its primary's slots (they answer -TRYAGAIN until it has caught up).
+	rc        ReplicationControl
+	promoting atomic.Bool
+
 	// onChange hooks run (keyspace lock not held) after a reload changed this node's role or primary.
 	mu       sync.Mutex
 	onChange []func(old, cur *clusterView)
@@ -370,6 +375,9 @@ func (cl *clusterState) route(c *conn, cmd *keyspace.Command, slot int, keys [][
 		return "CLUSTERDOWN Hash slot not served"
 	}
 	if int(owner) == v.self {
+		if cl.promoting.Load() {
+			return "TRYAGAIN kvlab: failover in progress, this node is catching up with the old primary's log"
+		}
 		if to := cl.migrating[slot]; to != "" {
 			// Keys already moved are asked for on the target; a mix of both cannot be served anywhere now.
 			db := c.s.ks.DB(c.db)
@@ -606,7 +614,11 @@ func cmdClusterShards(x *keyspace.Ctx) {
 				x.W.BulkString("replica")
 			}
 			x.W.BulkString("replication-offset")
-			x.W.Int(0)
+			off := int64(0)
+			if n.ID == cl.id && cl.rc != nil {
+				off = cl.rc.Offset()
+			}
+			x.W.Int(off)
 			x.W.BulkString("health")
 			x.W.BulkString(nodeHealth(n))
 		}

@@ -54,3 +54,30 @@ func KeySlot(key []byte) int {
 	}
 	return int(CRC16(key)) & (SlotCount - 1)
 }
+
+// KeySlotString is KeySlot for a string key (no conversion, no allocation).
+func KeySlotString(key string) int {
+	for i := 0; i < len(key); i++ {
+		if key[i] != '{' {
+			continue
+		}
+		for j := i + 1; j < len(key); j++ {
+			if key[j] == '}' {
+				if j > i+1 {
+					key = key[i+1 : j]
+				}
+				return int(crc16String(key)) & (SlotCount - 1)
+			}
+		}
+		break
+	}
+	return int(crc16String(key)) & (SlotCount - 1)
+}
+
+func crc16String(s string) uint16 {
+	var crc uint16
+	for i := 0; i < len(s); i++ {
+		crc = crc<<8 ^ crcTable[byte(crc>>8)^s[i]]
+	}
+	return crc
+}

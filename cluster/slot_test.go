@@ -21,6 +21,9 @@ func TestKeySlot(t *testing.T) {
 		{"a{b}c", "b", -1},
 	} {
 		got := KeySlot([]byte(tc.key))
+		if s := KeySlotString(tc.key); s != got {
+			t.Errorf("KeySlotString(%q) = %d, KeySlot = %d", tc.key, s, got)
+		}
 		if tc.slot >= 0 && got != tc.slot {
 			t.Errorf("KeySlot(%q) = %d, want %d", tc.key, got, tc.slot)
 		}

@@ -3,6 +3,8 @@ package keyspace
 import (
 	"hash/maphash"
 	"math/bits"
+
+	"github.com/kvlab/kvlab/cluster"
 )
 
 // dict is the key → object table of one database: a chained hash table like Redis's dict. The chain link
@@ -19,6 +21,9 @@ type dict struct {
 	// moved is, while resizing, the number of leading buckets of t0 already moved to t1.
 	moved int
 	count int
+	// slots counts keys per cluster hash slot (nil unless the keyspace counts slots; see
+	// Keyspace.CountSlots).
+	slots []uint32
 }
 
 const minTable = 8
@@ -80,6 +85,9 @@ func (d *dict) set(key string, o *Object) bool {
 	o.next = *p
 	*p = o
 	d.count++
+	if d.slots != nil {
+		d.slots[cluster.KeySlotString(key)]++
+	}
 	d.step()
 	return true
 }
@@ -92,6 +100,9 @@ func (d *dict) del(key []byte) *Object {
 			*cur = o.next
 			o.next = nil
 			d.count--
+			if d.slots != nil {
+				d.slots[cluster.KeySlot(key)]--
+			}
 			d.step()
 			return o
 		}

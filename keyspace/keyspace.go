@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kvlab/kvlab/cluster"
 )
 
 // NumDBs is the number of logical databases (SELECT 0..15).
@@ -25,6 +27,8 @@ type Keyspace struct {
 	// Mu guards every DB, every Object and the fields below that are not atomics.
 	Mu  sync.Mutex
 	dbs [NumDBs]*DB
+	// countSlots: databases count their keys per cluster hash slot (CountSlots).
+	countSlots bool
 
 	// RecordEffects asks the server to collect each write's effects and pass them to the engine's Commit
 	// (set by engines that log, and when replicas follow this node).
@@ -126,7 +130,35 @@ type DB struct {
 }
 
 func newDB(ks *Keyspace, i int) *DB {
-	return &DB{ks: ks, Index: i, Tag: dbTags.Add(1), d: newDict(ks.seed), expires: map[string]*Object{}}
+	db := &DB{ks: ks, Index: i, Tag: dbTags.Add(1), d: newDict(ks.seed), expires: map[string]*Object{}}
+	if ks.countSlots {
+		db.d.slots = make([]uint32, cluster.SlotCount)
+	}
+	return db
+}
+
+// CountSlots makes every database count its keys per cluster hash slot (cluster mode), counting the keys
+// already there once (Mu held). It costs a CRC16 per key insertion and deletion from then on.
+func (ks *Keyspace) CountSlots() {
+	if ks.countSlots {
+		return
+	}
+	ks.countSlots = true
+	for _, db := range ks.dbs {
+		db.d.slots = make([]uint32, cluster.SlotCount)
+		db.ForEach(func(key string, _ *Object) bool {
+			db.d.slots[cluster.KeySlotString(key)]++
+			return true
+		})
+	}
+}
+
+// KeysInSlot returns the number of keys of db in a cluster hash slot (0 unless Keyspace.CountSlots ran).
+func (db *DB) KeysInSlot(slot int) int {
+	if db.d.slots == nil || slot < 0 || slot >= len(db.d.slots) {
+		return 0
+	}
+	return int(db.d.slots[slot])
 }
 
 // dbTags numbers database instances (DB.Tag).

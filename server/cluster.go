@@ -175,9 +175,12 @@ func startCluster(s *Server) error {
 		}
 		cl.id = t.Nodes[0].ID
 	}
-	if err := cl.reload(s); err != nil {
+	if err := cl.reload(s, false); err != nil {
 		return fmt.Errorf("server: cluster mode: %w", err)
 	}
+	s.ks.Mu.Lock()
+	s.ks.CountSlots() // COUNTKEYSINSLOT and SETSLOT's checks in O(1)
+	s.ks.Mu.Unlock()
 	s.cl = cl
 	cl.wg.Add(1)
 	go cl.watch(s)
@@ -185,7 +188,7 @@ func startCluster(s *Server) error {
 }
 
 // reload reads the topology file when it changed and publishes it.
-func (cl *clusterState) reload(s *Server) error {
+func (cl *clusterState) reload(s *Server, locked bool) error {
 	st, err := os.Stat(cl.path)
 	if err != nil {
 		return fmt.Errorf("topology %s: %w", cl.path, err)
@@ -219,12 +222,34 @@ func (cl *clusterState) reload(s *Server) error {
 	}
 	cl.view.Store(v)
 	if old != nil {
+		// Slots that changed hands end their migration here (the reshard tool rewrites the topology once
+		// for all its slots rather than sending CLUSTER SETSLOT NODE per slot).
+		if !locked {
+			s.ks.Mu.Lock()
+		}
+		for slot := range cl.migrating {
+			if int(v.owners[slot]) != v.self {
+				delete(cl.migrating, slot)
+			}
+		}
+		for slot := range cl.importing {
+			if int(v.owners[slot]) == v.self {
+				delete(cl.importing, slot)
+			}
+		}
+		if !locked {
+			s.ks.Mu.Unlock()
+		}
 		s.Logf("cluster: topology epoch %d loaded (%s)", t.Epoch, v.me().Role)
 		cl.mu.Lock()
 		hooks := cl.onChange
 		cl.mu.Unlock()
 		for _, h := range hooks {
-			h(old, v)
+			if locked {
+				go h(old, v) // hooks may take the keyspace lock
+			} else {
+				h(old, v)
+			}
 		}
 	}
 	return nil
@@ -241,7 +266,7 @@ func (cl *clusterState) watch(s *Server) {
 		case <-cl.stop:
 			return
 		case <-tick.C:
-			if err := cl.reload(s); err != nil {
+			if err := cl.reload(s, false); err != nil {
 				if err.Error() != lastErr {
 					s.Logf("cluster: %v (keeping the topology of epoch %d)", err, cl.view.Load().topo.Epoch)
 				}
@@ -282,7 +307,7 @@ func (s *Server) ClusterReload() error {
 	if s.cl == nil {
 		return nil
 	}
-	return s.cl.reload(s)
+	return s.cl.reload(s, false)
 }
 
 // ClusterNodeTimeout is how long a primary may be unreachable before its replica takes over.
@@ -305,7 +330,7 @@ func clusterRedirect(c *conn, cmd *keyspace.Command, msg string, args [][]byte) 
 	if cl == nil || cmd == nil || msg != "" {
 		return false, 0
 	}
-	asking := c.cl.asking
+	asking := c.cl.asking || cmd.Name == "restore-asking"
 	if cmd.Name != "asking" {
 		c.cl.asking = false
 	}
@@ -397,6 +422,16 @@ func (cl *clusterState) route(c *conn, cmd *keyspace.Command, slot int, keys [][
 			}
 		}
 		return ""
+	}
+	if cl.importing[slot] != "" && !asking {
+		// The slot may just have been handed over to this node in the topology file: look before sending the
+		// client back to the source, whose own reload may already send it here (a redirection loop).
+		if err := cl.reload(c.s, true); err == nil {
+			if v = cl.view.Load(); int(v.owners[slot]) == v.self {
+				return ""
+			}
+			owner = v.owners[slot]
+		}
 	}
 	if from := cl.importing[slot]; from != "" && (asking || c.cl.readonly && cmd.Flags&keyspace.FlagWrite == 0) {
 		db := c.s.ks.DB(c.db)
@@ -736,27 +771,25 @@ func cmdClusterCountKeys(x *keyspace.Ctx) {
 		x.Error("ERR Invalid slot")
 		return
 	}
-	x.W.Int(int64(countKeysInSlot(x.DB, int(slot), -1, nil)))
+	x.W.Int(int64(x.DB.KeysInSlot(int(slot))))
 }
 
-// countKeysInSlot counts (up to max, -1 = all) the keys of db in slot, passing each to fn when set. It walks
-// the whole database: kvlab keeps no per-slot index, so this is O(keys) (fine for resharding tools that
-// ask once per slot of a small data set; kvlab cluster reshard scans once instead).
-func countKeysInSlot(db *keyspace.DB, slot, max int, fn func(key string)) int {
-	n := 0
+// keysInSlot returns up to max keys of db in slot. The keyspace counts keys per slot but keeps no per-slot
+// list, so this walks the database until it has them all: O(keys), for tools (kvlab cluster reshard uses
+// one SCAN instead).
+func keysInSlot(db *keyspace.DB, slot, max int) []string {
+	want := min(max, db.KeysInSlot(slot))
+	var keys []string
+	if want == 0 {
+		return nil
+	}
 	db.ForEach(func(key string, _ *keyspace.Object) bool {
-		if max >= 0 && n >= max {
-			return false
+		if cluster.KeySlotString(key) == slot {
+			keys = append(keys, key)
 		}
-		if cluster.KeySlot([]byte(key)) == slot {
-			n++
-			if fn != nil {
-				fn(key)
-			}
-		}
-		return true
+		return len(keys) < want
 	})
-	return n
+	return keys
 }
 
 func cmdClusterGetKeys(x *keyspace.Ctx) {
@@ -777,8 +810,7 @@ func cmdClusterGetKeys(x *keyspace.Ctx) {
 		x.Error("ERR Invalid slot or number of keys")
 		return
 	}
-	var keys []string
-	countKeysInSlot(x.DB, int(slot), int(min(max, 1<<31)), func(k string) { keys = append(keys, k) })
+	keys := keysInSlot(x.DB, int(slot), int(min(max, 1<<31)))
 	x.W.Array(len(keys))
 	for _, k := range keys {
 		x.W.BulkString(k)
@@ -857,12 +889,7 @@ func cmdClusterSetSlot(x *keyspace.Ctx) {
 		}
 		if int(v.owners[slot]) == v.self && n.ID != cl.id {
 			// Redis refuses to give away a slot that still holds keys here.
-			left := false
-			x.DB.ForEach(func(key string, _ *keyspace.Object) bool {
-				left = cluster.KeySlot([]byte(key)) == slot
-				return !left
-			})
-			if left {
+			if x.DB.KeysInSlot(slot) > 0 {
 				x.Error(fmt.Sprintf("ERR Can't assign hashslot %d to a different node while I still hold keys for this hash slot.", slot))
 				return
 			}
@@ -895,7 +922,7 @@ func cmdClusterSetSlot(x *keyspace.Ctx) {
 		}
 		delete(cl.migrating, slot)
 		delete(cl.importing, slot)
-		if err := cl.reload(connOf(x).s); err != nil {
+		if err := cl.reload(connOf(x).s, true); err != nil {
 			x.Error("ERR " + err.Error())
 			return
 		}

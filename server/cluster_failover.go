@@ -61,7 +61,7 @@ func (s *Server) SetReplicationControl(rc ReplicationControl) error {
 		}); err != nil {
 			return fmt.Errorf("server: cluster: rejoin: %w", err)
 		}
-		if err := cl.reload(s); err != nil {
+		if err := cl.reload(s, false); err != nil {
 			return err
 		}
 		v = cl.view.Load()
@@ -242,7 +242,7 @@ func (s *Server) failover(force, auto bool) error {
 	if err := cl.rc.Promote(catchup); err != nil {
 		return fmt.Errorf("promote (catch up from %q): %w", catchup, err)
 	}
-	if err := cl.reload(s); err != nil {
+	if err := cl.reload(s, false); err != nil {
 		return err
 	}
 	kind := "manual"

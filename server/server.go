@@ -57,6 +57,8 @@ type Config struct {
 	TLS *tls.Config
 	// TLSAddr is a separate TLS listening address ("" = none).
 	TLSAddr string
+	// ClientTLS, when set, is used for the connections this server opens to other servers (MIGRATE).
+	ClientTLS *tls.Config
 	// Extra holds settings owned by optional features (ACL file, requirepass, cluster, ...), by name.
 	Extra map[string]string
 }

@@ -61,6 +61,7 @@ func init() {
 				Flags:  []cli.Flag{dirFlag},
 				Action: clusterStatus,
 			},
+			reshardCommand(),
 			{
 				Name:   "down",
 				Usage:  "stop every node of a local cluster (SIGTERM, then SIGKILL after 10 s); data stays in DIR",

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -151,3 +154,83 @@ print("redis-py ok", len(rc.get_nodes()), "nodes")
 	}
 	t.Logf("%s", strings.TrimSpace(string(out)))
 }
+
+// ackLog records the writes the cluster acknowledged.
+type ackLog struct {
+	mu    sync.Mutex
+	acked map[string]string
+	fails int
+	errs  map[string]int // failures by error text (first 40 characters)
+}
+
+// writeLoad runs writers against rc until ctx ends: every writer sets its own keys with unique values.
+func writeLoad(ctx context.Context, rc *redis.ClusterClient, writers int, log *ackLog) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				k, v := fmt.Sprintf("w%d:%d", w, i), fmt.Sprintf("v%d-%d-%d", w, i, time.Now().UnixNano())
+				err := rc.Set(context.Background(), k, v, 0).Err()
+				log.mu.Lock()
+				if err == nil {
+					log.acked[k] = v
+				} else {
+					log.fails++
+					if log.errs == nil {
+						log.errs = map[string]int{}
+					}
+					e := err.Error()
+					log.errs[e[:min(40, len(e))]]++
+				}
+				log.mu.Unlock()
+			}
+		}()
+	}
+	return &wg
+}
+
+// verifyAcked reads every acknowledged key back.
+func verifyAcked(t *testing.T, rc *redis.ClusterClient, log *ackLog) {
+	t.Helper()
+	ctx := context.Background()
+	missing := 0
+	for k, v := range log.acked {
+		got, err := rc.Get(ctx, k).Result()
+		if err != nil || got != v {
+			missing++
+			if missing <= 5 {
+				t.Errorf("acknowledged %s=%s, read back %q (%v)", k, v, got, err)
+			}
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d of %d acknowledged writes lost", missing, len(log.acked))
+	}
+	t.Logf("%d acknowledged writes all readable (%d writes failed: %v)", len(log.acked), log.fails, log.errs)
+}
+
+func waitTopology(t *testing.T, dir string, ok func(*cluster.Topology) bool) *cluster.Topology {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		topo, err := cluster.Load(filepath.Join(dir, "nodes.json"))
+		if err == nil && ok(topo) {
+			return topo
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("topology did not reach the expected state: %+v (%v)", topo, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func clusterClient(t *testing.T, addr string) *redis.ClusterClient {
+	rc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}, MaxRedirects: 16, MaxRetries: 30,
+		MinRetryBackoff: 20 * time.Millisecond, MaxRetryBackoff: 300 * time.Millisecond, DialTimeout: 500 * time.Millisecond,
+		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
+	t.Cleanup(func() { rc.Close() })
+	return rc
+}
+

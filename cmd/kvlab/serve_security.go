@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"os/signal"
@@ -63,6 +65,9 @@ func securityServeConfig(c *cli.Context, cfg *server.Config) error {
 	}
 	cfg.TLS = certs.Config()
 	cfg.TLSAddr = c.String("tls-addr")
+	if cfg.ClientTLS, err = clientTLS(cert, key, c.String("tls-ca")); err != nil {
+		return err
+	}
 	go reloadOnHangup(certs)
 	return nil
 }
@@ -82,4 +87,31 @@ func reloadOnHangup(certs *server.TLSCerts) {
 				leaf.Subject, leaf.NotAfter.UTC().Format("2006-01-02 15:04:05 MST"))
 		}
 	}
+}
+
+// clientTLS is the TLS configuration of connections the server opens to other nodes (MIGRATE): it presents
+// the server's own certificate and trusts --tls-ca, or, without one, the system roots and the server's own
+// certificate (the nodes of a local cluster share it).
+func clientTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
+	kp, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if caFile != "" {
+		pool = x509.NewCertPool()
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s holds no PEM certificate", caFile)
+		}
+	} else if leaf, err := x509.ParseCertificate(kp.Certificate[0]); err == nil {
+		pool.AddCert(leaf)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{kp}, RootCAs: pool}, nil
 }

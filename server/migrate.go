@@ -1,0 +1,232 @@
+package server
+
+import (
+	"bufio"
+	"crypto/tls"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kvlab/kvlab/keyspace"
+	"github.com/kvlab/kvlab/resp"
+)
+
+// MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password] [AUTH2 user password]
+// [KEYS key ...] moves keys to another server: their DUMP payloads are sent as RESTORE-ASKING commands
+// (RESTORE with the ASKING flag, so a cluster node importing the slot accepts them) and, once the target
+// acknowledged them, deleted here (unless COPY). Like Redis, it runs synchronously under the keyspace lock.
+
+func init() {
+	keyspace.Register(
+		&keyspace.Command{Name: "migrate", Arity: -6, Flags: keyspace.FlagWrite, Keys: migrateKeys,
+			Categories: keyspace.CatKeyspace | keyspace.CatDangerous, Group: "generic",
+			Summary: "Atomically transfers a key from one Redis instance to another.", Since: "2.6.0", Handler: cmdMigrate},
+	)
+	restore := keyspace.Lookup([]byte("restore"))
+	if restore != nil {
+		ra := *restore
+		ra.Name, ra.Summary, ra.Since = "restore-asking", "An internal command for migrating keys in a cluster.", "3.0.0"
+		keyspace.Register(&ra)
+	}
+}
+
+// migrateKeys returns MIGRATE's key positions: the key argument, or the arguments after KEYS.
+func migrateKeys(args [][]byte) []int {
+	if len(args) > 3 && len(args[3]) > 0 {
+		return []int{3}
+	}
+	for i := 6; i < len(args); i++ {
+		if strings.EqualFold(string(args[i]), "keys") {
+			var out []int
+			for j := i + 1; j < len(args); j++ {
+				out = append(out, j)
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+func cmdMigrate(x *keyspace.Ctx) {
+	host, port := string(x.Args[1]), string(x.Args[2])
+	db, err := keyspace.ParseInt(x.Args[4])
+	if err != nil {
+		x.Error(keyspace.ErrNotInt)
+		return
+	}
+	timeout, err := keyspace.ParseInt(x.Args[5])
+	if err != nil {
+		x.Error(keyspace.ErrNotInt)
+		return
+	}
+	if timeout <= 0 {
+		timeout = 1000
+	}
+	var copyKeys, replace bool
+	var user, pass string
+	keys := [][]byte{x.Args[3]}
+	for i := 6; i < len(x.Args); i++ {
+		switch strings.ToLower(string(x.Args[i])) {
+		case "copy":
+			copyKeys = true
+		case "replace":
+			replace = true
+		case "auth":
+			if i+1 >= len(x.Args) {
+				x.Error(keyspace.ErrSyntax)
+				return
+			}
+			pass = string(x.Args[i+1])
+			i++
+		case "auth2":
+			if i+2 >= len(x.Args) {
+				x.Error(keyspace.ErrSyntax)
+				return
+			}
+			user, pass = string(x.Args[i+1]), string(x.Args[i+2])
+			i += 2
+		case "keys":
+			if len(x.Args[3]) != 0 {
+				x.Error("ERR When using MIGRATE KEYS option, the key argument must be set to the empty string")
+				return
+			}
+			keys = x.Args[i+1:]
+			i = len(x.Args)
+		default:
+			x.Error(keyspace.ErrSyntax)
+			return
+		}
+	}
+	// Serialize the keys that exist.
+	type item struct {
+		key     []byte
+		ttl     int64
+		payload []byte
+	}
+	var items []item
+	for _, k := range keys {
+		o := x.Lookup(k)
+		if x.ThawErr != nil {
+			return
+		}
+		if o == nil {
+			continue
+		}
+		p, err := keyspace.AppendDump(nil, o)
+		if err != nil {
+			x.Error("ERR " + err.Error())
+			return
+		}
+		ttl := int64(0)
+		if o.ExpireAt > 0 {
+			ttl = max(o.ExpireAt-x.Now, 1)
+		}
+		items = append(items, item{k, ttl, p})
+	}
+	if len(items) == 0 {
+		x.W.Simple("NOKEY")
+		return
+	}
+	s := connOf(x).s
+	d := time.Duration(timeout) * time.Millisecond
+	nc, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), d)
+	if err != nil {
+		x.Error("IOERR error or timeout connecting to the client")
+		return
+	}
+	defer nc.Close()
+	if s.cfg.ClientTLS != nil {
+		tc := s.cfg.ClientTLS.Clone()
+		if tc.ServerName == "" {
+			tc.ServerName = host
+		}
+		tconn := tls.Client(nc, tc)
+		tconn.SetDeadline(time.Now().Add(d))
+		if err := tconn.Handshake(); err != nil {
+			x.Error("IOERR error or timeout connecting to the client (TLS: " + err.Error() + ")")
+			return
+		}
+		nc = tconn
+	}
+	nc.SetDeadline(time.Now().Add(d + time.Duration(len(items))*time.Millisecond))
+	var w resp.Writer
+	n := 0
+	if pass != "" {
+		if user != "" {
+			writeCommand(&w, "AUTH", []byte(user), []byte(pass))
+		} else {
+			writeCommand(&w, "AUTH", []byte(pass))
+		}
+		n++
+	}
+	if db != 0 {
+		writeCommand(&w, "SELECT", []byte(strconv.FormatInt(db, 10)))
+		n++
+	}
+	for _, it := range items {
+		args := [][]byte{it.key, []byte(strconv.FormatInt(it.ttl, 10)), it.payload}
+		if replace {
+			args = append(args, []byte("REPLACE"))
+		}
+		writeCommand(&w, "RESTORE-ASKING", args...)
+	}
+	if _, err := nc.Write(w.Buf); err != nil {
+		x.Error("IOERR error or timeout writing to target instance")
+		return
+	}
+	rr := resp.NewReplyReader(bufio.NewReader(nc))
+	for range n {
+		v, err := rr.Read()
+		if err != nil {
+			x.Error("IOERR error or timeout reading to target instance")
+			return
+		}
+		if v.Kind == '-' {
+			x.Error("ERR Target instance replied with error: " + string(v.Str))
+			return
+		}
+	}
+	var firstErr string
+	var moved [][]byte
+	for _, it := range items {
+		v, err := rr.Read()
+		if err != nil {
+			if firstErr == "" {
+				firstErr = "IOERR error or timeout reading to target instance"
+			}
+			break
+		}
+		if v.Kind == '-' {
+			if firstErr == "" {
+				firstErr = "ERR Target instance replied with error: " + string(v.Str)
+			}
+			continue
+		}
+		moved = append(moved, it.key)
+	}
+	if !copyKeys && len(moved) > 0 {
+		for _, k := range moved {
+			if x.Delete(k) {
+				x.Notify('g', "del", k)
+			}
+		}
+		if x.Effects != nil {
+			x.Effects.Add(x.DB.Index, append([][]byte{[]byte("DEL")}, moved...)...)
+		}
+	}
+	if firstErr != "" {
+		x.Error(firstErr)
+		return
+	}
+	x.OK()
+}
+
+// writeCommand encodes a command as a RESP multibulk.
+func writeCommand(w *resp.Writer, name string, args ...[]byte) {
+	w.Array(1 + len(args))
+	w.BulkString(name)
+	for _, a := range args {
+		w.Bulk(a)
+	}
+}

@@ -233,4 +233,3 @@ func clusterClient(t *testing.T, addr string) *redis.ClusterClient {
 	t.Cleanup(func() { rc.Close() })
 	return rc
 }
-

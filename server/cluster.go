@@ -126,6 +126,14 @@ func init() {
 	})
 }
 
+// mode is Redis's server mode (INFO redis_mode, HELLO's mode).
+func (s *Server) mode() string {
+	if s.cl != nil {
+		return "cluster"
+	}
+	return "standalone"
+}
+
 // ClusterEnabled reports whether the server runs in cluster mode.
 func (s *Server) ClusterEnabled() bool { return s.cl != nil }
 

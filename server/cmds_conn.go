@@ -138,7 +138,7 @@ func cmdHello(x *keyspace.Ctx) {
 	x.W.BulkString("id")
 	x.W.Int(c.id)
 	x.W.BulkString("mode")
-	x.W.BulkString("standalone")
+	x.W.BulkString(connOf(x).s.mode())
 	x.W.BulkString("role")
 	x.W.BulkString("master")
 	x.W.BulkString("modules")

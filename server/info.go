@@ -107,7 +107,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		w("redis_git_sha1", "00000000")
 		w("redis_git_dirty", 0)
 		w("redis_build_id", "kvlab")
-		w("redis_mode", "standalone")
+		w("redis_mode", s.mode())
 		w("kvlab_version", s.cfg.KvlabVersion)
 		w("os", runtime.GOOS+" "+runtime.GOARCH)
 		w("arch_bits", 64)

@@ -1,0 +1,212 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kvlab/kvlab/results"
+)
+
+// testCluster is a real Redis cluster of redis-server processes on loopback ports.
+type testCluster struct {
+	ports []int
+}
+
+func (tc *testCluster) addr(i int) string { return "127.0.0.1:" + strconv.Itoa(tc.ports[i]) }
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startCluster starts n redis-server nodes in cluster mode and joins them with redis-cli --cluster create
+// (replicas per primary: n/(replicas+1) primaries). It skips the test when redis-server is not installed.
+func startCluster(t *testing.T, n, replicas int) *testCluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a Redis cluster")
+	}
+	for _, bin := range []string{"redis-server", "redis-cli"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s not on PATH (make deps-redis installs it)", bin)
+		}
+	}
+	dir := t.TempDir()
+	tc := &testCluster{}
+	for i := 0; i < n; i++ {
+		p := freePort(t)
+		tc.ports = append(tc.ports, p)
+		ps := strconv.Itoa(p)
+		cmd := exec.Command("redis-server", "--port", ps, "--cluster-enabled", "yes",
+			"--cluster-config-file", filepath.Join(dir, "nodes-"+ps+".conf"), "--dir", dir,
+			"--save", "", "--appendonly", "no", "--bind", "127.0.0.1", "--logfile", filepath.Join(dir, "redis-"+ps+".log"))
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start redis-server: %v", err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+	}
+	for i := range tc.ports {
+		waitFor(t, 10*time.Second, func() bool { return redisCLI(t, tc.addr(i), "PING") == "PONG" })
+	}
+	args := []string{"--cluster", "create"}
+	for i := range tc.ports {
+		args = append(args, tc.addr(i))
+	}
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
+	if out, err := exec.Command("redis-cli", args...).CombinedOutput(); err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	for i := range tc.ports {
+		waitFor(t, 20*time.Second, func() bool {
+			return strings.Contains(redisCLI(t, tc.addr(i), "CLUSTER", "INFO"), "cluster_state:ok")
+		})
+	}
+	// Every node must also agree on the slot map before the tests look at it.
+	waitFor(t, 20*time.Second, func() bool {
+		for i := range tc.ports {
+			if strings.Count(redisCLI(t, tc.addr(i), "CLUSTER", "SLOTS"), "\n") < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	return tc
+}
+
+func redisCLI(t *testing.T, addr string, args ...string) string {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(addr)
+	out, _ := exec.Command("redis-cli", append([]string{"-h", host, "-p", port}, args...)...).CombinedOutput()
+	return strings.TrimSpace(string(out))
+}
+
+func waitFor(t *testing.T, d time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v", d)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+const clusterScenario = `name: cl
+keyspaces:
+  k: {pattern: "key:{id}", count: 2000}
+values:
+  v: {size: {fixed: 16}}
+preload:
+  - keyspace: k
+    command: [SET, "{key}", "{value:v}"]
+operations:
+  - name: set
+    weight: 1
+    keyspace: k
+    value: v
+    commands:
+      - [SET, "{key}", "{value}"]
+  - name: get
+    weight: 1
+    keyspace: k
+    commands:
+      - [GET, "{key}"]
+  - name: tagged
+    weight: 1
+    keyspace: k
+    value: v
+    mode: multi
+    commands:
+      - [SET, "{u{id}}:a", "{value}"]
+      - [MGET, "{u{id}}:a", "{u{id}}:b"]
+`
+
+func checkClusterResult(t *testing.T, res *results.Result, shards int) {
+	t.Helper()
+	if res.Total.Count == 0 || res.Total.Errors != 0 || len(res.Errors) != 0 {
+		t.Fatalf("total %d operations, %d errors %v: want some and no errors", res.Total.Count, res.Total.Errors, res.Errors)
+	}
+	if res.Cluster == nil || len(res.Cluster.Shards) != shards {
+		t.Fatalf("cluster stats %+v: want %d shards", res.Cluster, shards)
+	}
+	var sum int64
+	for _, s := range res.Cluster.Shards {
+		if s.Count == 0 || s.OpsPerSec <= 0 || s.LatencyUS.P99 <= 0 {
+			t.Errorf("shard %s: %d ops, %.0f ops/s, p99 %v: want load on every shard", s.Primary, s.Count, s.OpsPerSec, s.LatencyUS.P99)
+		}
+		sum += s.Count
+	}
+	if sum != res.Total.Count {
+		t.Errorf("shards served %d operations, total says %d", sum, res.Total.Count)
+	}
+}
+
+// TestClusterRouting runs closed- and open-loop loads against a 3-node cluster: no operation may fail (a
+// misrouted one would get MOVED and be counted), every shard must serve some, and the keys must live on
+// the node CLUSTER KEYSLOT and the slot map say.
+func TestClusterRouting(t *testing.T) {
+	tc := startCluster(t, 3, 0)
+	sc := scenario(t, clusterScenario)
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"closed-pipeline-8", Config{Connections: 4, Pipeline: 8}},
+		{"closed-pipeline-1", Config{Connections: 2, Pipeline: 1, SkipPreload: true}},
+		{"open-loop", Config{Connections: 3, Pipeline: 4, Rate: 3000, SkipPreload: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.Target, cfg.Cluster, cfg.Duration = Target{Addr: tc.addr(1)}, true, 1500*time.Millisecond
+			res, err := Run(context.Background(), sc, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkClusterResult(t, res, 3)
+			if res.Cluster.Moved != 0 || res.Cluster.Ask != 0 {
+				t.Errorf("stable cluster: %d MOVED, %d ASK redirections, want none", res.Cluster.Moved, res.Cluster.Ask)
+			}
+		})
+	}
+	// Keys are where Redis says they belong: each key's slot per CLUSTER KEYSLOT equals Slot, and exactly
+	// one node holds the key: the owner of its slot in the load generator's map.
+	for _, key := range []string{"key:0", "key:1", "key:17", "key:1999", "{u5}:a", "foo", "{user1000}.following"} {
+		want, _ := strconv.Atoi(redisCLI(t, tc.addr(0), "CLUSTER", "KEYSLOT", key))
+		if got := Slot([]byte(key)); got != want {
+			t.Errorf("Slot(%q) = %d, CLUSTER KEYSLOT says %d", key, got, want)
+		}
+	}
+	rt, err := newRouter(Target{Addr: tc.addr(0)}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := rt.topo.Load()
+	for id := 0; id < 2000; id += 37 {
+		key := fmt.Sprintf("key:%d", id)
+		var holders []string
+		for i := range tc.ports {
+			if redisCLI(t, tc.addr(i), "EXISTS", key) == "1" {
+				holders = append(holders, tc.addr(i))
+			}
+		}
+		owner := topo.shards[topo.owner[Slot([]byte(key))]].primary
+		if len(holders) != 1 || holders[0] != owner {
+			t.Errorf("%s (slot %d) is held by %v, want only %s", key, Slot([]byte(key)), holders, owner)
+		}
+	}
+}

@@ -16,6 +16,13 @@ import (
 // maxRedirects bounds the MOVED/ASK hops one operation follows before it counts as an error.
 const maxRedirects = 5
 
+// maxTryAgain bounds the retries of an operation answered -TRYAGAIN (a multi-key operation on a slot whose
+// keys are being migrated), tryAgainPause apart.
+const (
+	maxTryAgain   = 50
+	tryAgainPause = 10 * time.Millisecond
+)
+
 var argASKING = []byte("ASKING")
 
 // lane is one logical connection of a cluster run: one connection to every node it sends to, dialed on
@@ -261,25 +268,39 @@ func (rt *router) parseRedirect(text string) (ask bool, addr string, ok bool) {
 
 // follow re-sends an operation that got -MOVED or -ASK to the node named, synchronously, until it is
 // served or maxRedirects hops were made. MOVED also schedules a slot map refresh; ASK sends ASKING first
-// and leaves the map alone. It returns the node that served the operation.
-func (l *lane) follow(pd *pending, o *outcome) (*client, error) {
-	var served *client
-	for hop := 0; hop < maxRedirects && o.redirect != ""; hop++ {
-		ask, addr, ok := l.rt.parseRedirect(o.redirect)
-		if !ok {
-			break
-		}
-		if ask {
-			o.ask++
+// and leaves the map alone. -TRYAGAIN re-sends to the same node (from) after a pause. It returns the node
+// that served the operation.
+func (l *lane) follow(pd *pending, o *outcome, from *client) (*client, error) {
+	served := from
+	hops, tries := 0, 0
+	for o.redirect != "" {
+		ask, addr := false, served.addr
+		if strings.HasPrefix(o.redirect, "TRYAGAIN") {
+			if tries++; tries > maxTryAgain {
+				break
+			}
+			o.tryAgain++
+			time.Sleep(tryAgainPause)
 		} else {
-			o.moved++
-			l.rt.requestRefresh()
+			var ok bool
+			if ask, addr, ok = l.rt.parseRedirect(o.redirect); !ok {
+				break
+			}
+			if hops++; hops > maxRedirects {
+				break
+			}
+			if ask {
+				o.ask++
+			} else {
+				o.moved++
+				l.rt.requestRefresh()
+			}
 		}
 		c, err := l.conn(addr, false)
 		if err != nil {
 			return nil, err
 		}
-		*o = outcome{moved: o.moved, ask: o.ask}
+		*o = outcome{moved: o.moved, ask: o.ask, tryAgain: o.tryAgain}
 		if err := sendRedirected(c, pd, ask, o); err != nil {
 			return nil, fmt.Errorf("loadgen: redirected to %s: %w", addr, err)
 		}
@@ -376,7 +397,7 @@ func (l *lane) exec(req []byte, n, slot int) (string, error) {
 		return "", fmt.Errorf("loadgen: read from %s: %w", c.addr, err)
 	}
 	if o.redirect != "" {
-		if _, err := l.follow(&pd, &o); err != nil {
+		if _, err := l.follow(&pd, &o, c); err != nil {
 			return "", err
 		}
 	}
@@ -403,13 +424,11 @@ func (r *run) finish(l *lane, rec *recorder, c *client, pd *pending, o *outcome,
 	served, redirFrom := c, ""
 	if o.redirect != "" {
 		redirFrom = c.addr
-		s, err := l.follow(pd, o)
+		s, err := l.follow(pd, o, c)
 		if err != nil {
 			return err
 		}
-		if s != nil {
-			served = s
-		}
+		served = s
 	}
 	if o.miss && len(pd.op.onMiss) > 0 {
 		rc.id, rc.pattern, rc.ttl = pd.id, pd.pattern, pd.op.op.TTL
@@ -440,7 +459,7 @@ func (r *run) finish(l *lane, rec *recorder, c *client, pd *pending, o *outcome,
 		}
 		o.end = time.Now()
 	}
-	r.recordCluster(rec, pd.op.idx, served.addr, redirFrom, pd.start, o.end, o.errPfx, o.moved, o.ask)
+	r.recordCluster(rec, pd.op.idx, served.addr, redirFrom, pd.start, o.end, o.errPfx, o)
 	return nil
 }
 

@@ -18,9 +18,9 @@ import (
 
 // nodeRec accumulates one node's share of a worker's measurements (cluster mode).
 type nodeRec struct {
-	h          *hdrhistogram.Histogram
-	errs       int64
-	moved, ask int64
+	h                    *hdrhistogram.Histogram
+	errs                 int64
+	moved, ask, tryAgain int64
 }
 
 func (rec *recorder) node(addr string) *nodeRec {
@@ -37,7 +37,7 @@ func (rec *recorder) node(addr string) *nodeRec {
 
 // recordCluster records an operation like record, and also under the node that served it (served) and
 // the node that redirected it (redirFrom, "" when none).
-func (r *run) recordCluster(rec *recorder, opIdx int, served, redirFrom string, start, end time.Time, errPfx string, moved, ask int) {
+func (r *run) recordCluster(rec *recorder, opIdx int, served, redirFrom string, start, end time.Time, errPfx string, o *outcome) {
 	r.record(rec, opIdx, start, end, errPfx)
 	if end.Before(r.measureStart) {
 		return
@@ -49,10 +49,11 @@ func (r *run) recordCluster(rec *recorder, opIdx int, served, redirFrom string, 
 	if errPfx != "" {
 		n.errs++
 	}
-	if moved+ask > 0 {
+	if o.moved+o.ask+o.tryAgain > 0 {
 		m := rec.node(redirFrom)
-		m.moved += int64(moved)
-		m.ask += int64(ask)
+		m.moved += int64(o.moved)
+		m.ask += int64(o.ask)
+		m.tryAgain += int64(o.tryAgain)
 	}
 	rec.mu.Unlock()
 }
@@ -160,9 +161,9 @@ func (r *run) clusterResult(res *results.Result) error {
 	cs := &results.ClusterStats{TopologySource: t.source, ReadFromReplicas: r.cfg.ReadFromReplicas,
 		ConnectionsPerShard: r.cfg.Connections, Refreshes: r.rt.refreshes.Load()}
 	type agg struct {
-		h          *hdrhistogram.Histogram
-		errs       int64
-		moved, ask int64
+		h                    *hdrhistogram.Histogram
+		errs                 int64
+		moved, ask, tryAgain int64
 	}
 	byShard := map[string]*agg{}
 	get := func(primary string) *agg {
@@ -183,6 +184,7 @@ func (r *run) clusterResult(res *results.Result) error {
 			a.errs += n.errs
 			a.moved += n.moved
 			a.ask += n.ask
+			a.tryAgain += n.tryAgain
 		}
 	}
 	names := make([]string, 0, len(byShard))
@@ -198,7 +200,7 @@ func (r *run) clusterResult(res *results.Result) error {
 			return err
 		}
 		ss := results.ShardStats{Primary: name, Count: st.Count, Errors: a.errs, OpsPerSec: st.OpsPerSec,
-			LatencyUS: st.LatencyUS, Histogram: st.Histogram, Moved: a.moved, Ask: a.ask}
+			LatencyUS: st.LatencyUS, Histogram: st.Histogram, Moved: a.moved, Ask: a.ask, TryAgain: a.tryAgain}
 		for _, s := range t.shards {
 			if s.primary == name {
 				ss.Replicas, ss.Slots = s.replicas, s.slots
@@ -206,6 +208,7 @@ func (r *run) clusterResult(res *results.Result) error {
 		}
 		cs.Moved += a.moved
 		cs.Ask += a.ask
+		cs.TryAgain += a.tryAgain
 		cs.Shards = append(cs.Shards, ss)
 	}
 	res.Cluster = cs
@@ -305,7 +308,7 @@ func preloadCluster(ctx context.Context, p *plan, cfg Config, rt *router) error 
 						for j := range c.batch {
 							pd, o := &c.batch[j], &c.outs[j]
 							if o.redirect != "" {
-								if _, err := l.follow(pd, o); err != nil {
+								if _, err := l.follow(pd, o, c); err != nil {
 									setErr(fmt.Errorf("%w: %v", ErrPreload, err))
 									return
 								}

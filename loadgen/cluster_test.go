@@ -210,3 +210,119 @@ func TestClusterRouting(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterMoved moves 300 slots (with their keys) from one primary to another with redis-cli --cluster
+// reshard while a closed-loop and an open-loop run go on: the generator must follow MOVED (and ASK while
+// keys migrate), refresh its slot map, and fail no operation.
+func TestClusterMoved(t *testing.T) {
+	tc := startCluster(t, 3, 0)
+	sc := scenario(t, clusterScenario)
+	from, to := redisCLI(t, tc.addr(0), "CLUSTER", "MYID"), redisCLI(t, tc.addr(1), "CLUSTER", "MYID")
+	for i, cfg := range []Config{
+		{Connections: 4, Pipeline: 8},
+		{Connections: 3, Pipeline: 4, Rate: 4000, SkipPreload: true},
+	} {
+		cfg.Target, cfg.Cluster, cfg.Duration = Target{Addr: tc.addr(2)}, true, 3*time.Second
+		src, dst := from, to
+		if i == 1 {
+			src, dst = to, from // move them back
+		}
+		done := make(chan error, 1)
+		go func() {
+			time.Sleep(time.Second)
+			out, err := exec.Command("redis-cli", "--cluster", "reshard", tc.addr(0), "--cluster-from", src,
+				"--cluster-to", dst, "--cluster-slots", "300", "--cluster-yes").CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("%v\n%s", err, out)
+			}
+			done <- err
+		}()
+		res, err := Run(context.Background(), sc, cfg)
+		if rerr := <-done; rerr != nil {
+			t.Fatalf("reshard: %v", rerr)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkClusterResult(t, res, 3)
+		c := res.Cluster
+		t.Logf("run %d: %d ops, %d MOVED, %d ASK, %d TRYAGAIN, %d slot map loads", i, res.Total.Count, c.Moved, c.Ask, c.TryAgain, c.Refreshes)
+		if c.Moved == 0 || c.Refreshes < 2 {
+			t.Errorf("run %d: %d MOVED redirections and %d slot map loads: want the resharding noticed", i, c.Moved, c.Refreshes)
+		}
+	}
+}
+
+// TestClusterAsk puts a slot in migration (MIGRATING on its owner, IMPORTING on another primary, no key
+// moved yet) and runs a load whose keys all hash to that slot: the owner answers -ASK for every key it does
+// not hold, so every operation (single commands, a pipelined pair, a MULTI block, the preload) must be
+// re-sent with ASKING to the importing node, without a slot map refresh and without a failure.
+func TestClusterAsk(t *testing.T) {
+	tc := startCluster(t, 3, 0)
+	slot := Slot([]byte("t"))
+	rt, err := newRouter(Target{Addr: tc.addr(0)}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := rt.topo.Load()
+	owner := topo.shards[topo.owner[slot]].primary
+	var importer string
+	for i := range tc.ports {
+		if tc.addr(i) != owner {
+			importer = tc.addr(i)
+			break
+		}
+	}
+	ownerID, importerID := redisCLI(t, owner, "CLUSTER", "MYID"), redisCLI(t, importer, "CLUSTER", "MYID")
+	s := strconv.Itoa(slot)
+	if out := redisCLI(t, importer, "CLUSTER", "SETSLOT", s, "IMPORTING", ownerID); out != "OK" {
+		t.Fatalf("SETSLOT IMPORTING: %s", out)
+	}
+	if out := redisCLI(t, owner, "CLUSTER", "SETSLOT", s, "MIGRATING", importerID); out != "OK" {
+		t.Fatalf("SETSLOT MIGRATING: %s", out)
+	}
+	sc := scenario(t, `name: ask
+keyspaces:
+  k: {pattern: "{t}:{id}", count: 500}
+values:
+  v: {size: {fixed: 8}}
+preload:
+  - keyspace: k
+    command: [SET, "{key}", "{value:v}"]
+operations:
+  - {name: get, weight: 1, keyspace: k, commands: [[GET, "{key}"]]}
+  - {name: pair, weight: 1, keyspace: k, value: v, commands: [[SET, "{key}", "{value}"], [GET, "{key}"]]}
+  - {name: tx, weight: 1, keyspace: k, value: v, mode: multi, commands: [[SET, "{key}", "{value}"], [GET, "{key}"]]}
+`)
+	res, err := Run(context.Background(), sc, Config{Target: Target{Addr: tc.addr(2)}, Cluster: true, Connections: 2,
+		Pipeline: 4, Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total.Count == 0 || res.Total.Errors != 0 {
+		t.Fatalf("%d operations, %d errors %v: want some and none failed", res.Total.Count, res.Total.Errors, res.Errors)
+	}
+	c := res.Cluster
+	if c.Ask < res.Total.Count || c.Moved != 0 || c.Refreshes != 1 {
+		t.Errorf("%d operations: %d ASK, %d MOVED, %d slot map loads; want an ASK for each, no MOVED, no refresh",
+			res.Total.Count, c.Ask, c.Moved, c.Refreshes)
+	}
+	for _, sh := range c.Shards {
+		switch sh.Primary {
+		case owner:
+			if sh.Ask == 0 {
+				t.Errorf("owner %s: no ASK counted", owner)
+			}
+		case importer:
+			if sh.Count != res.Total.Count {
+				t.Errorf("importer %s served %d of %d operations", importer, sh.Count, res.Total.Count)
+			}
+		}
+	}
+	if n := redisCLI(t, importer, "CLUSTER", "COUNTKEYSINSLOT", s); n != "500" {
+		t.Errorf("importing node holds %s keys of slot %d, want the 500 preloaded", n, slot)
+	}
+	if n := redisCLI(t, owner, "CLUSTER", "COUNTKEYSINSLOT", s); n != "0" {
+		t.Errorf("migrating node holds %s keys of slot %d, want none", n, slot)
+	}
+}

@@ -438,9 +438,9 @@ type outcome struct {
 	miss   bool
 	ackIDs []string
 	end    time.Time
-	// redirect is the text of the first -MOVED or -ASK reply ("MOVED 3999 10.0.0.2:6379").
-	redirect   string
-	moved, ask int // redirections followed (cluster mode)
+	// redirect is the text of the first -MOVED, -ASK or -TRYAGAIN reply ("MOVED 3999 10.0.0.2:6379").
+	redirect             string
+	moved, ask, tryAgain int // redirections and retries followed (cluster mode)
 }
 
 func (r *run) prepare(rc *renderCtx, co *compiledOp) {
@@ -492,9 +492,9 @@ func readReply(c *client, pd *pending, k int, o *outcome) error {
 	return nil
 }
 
-// noteRedirect keeps the text of a -MOVED or -ASK error.
+// noteRedirect keeps the text of a -MOVED, -ASK or -TRYAGAIN error.
 func (o *outcome) noteRedirect(text []byte) {
-	if o.redirect == "" && (hasPrefix(text, "MOVED ") || hasPrefix(text, "ASK ")) {
+	if o.redirect == "" && (hasPrefix(text, "MOVED ") || hasPrefix(text, "ASK ") || hasPrefix(text, "TRYAGAIN")) {
 		o.redirect = string(text)
 	}
 }

@@ -70,6 +70,8 @@ type ClusterStats struct {
 	// Moved and Ask count the redirections the load generator followed in the measured phase.
 	Moved int64 `json:"moved"`
 	Ask   int64 `json:"ask"`
+	// TryAgain counts re-sent operations a migrating slot answered -TRYAGAIN.
+	TryAgain int64 `json:"tryagain"`
 	// Refreshes counts slot map loads (the first one included).
 	Refreshes int64 `json:"refreshes"`
 	// Shards holds one entry per shard, by primary address.
@@ -89,6 +91,7 @@ type ShardStats struct {
 	Histogram string   `json:"histogram"`
 	Moved     int64    `json:"moved"`
 	Ask       int64    `json:"ask"`
+	TryAgain  int64    `json:"tryagain"`
 }
 
 // ScenarioInfo describes the workload that ran.

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kvlab/kvlab/results"
+	"github.com/kvlab/kvlab/scenarios"
 )
 
 // testCluster is a real Redis cluster of redis-server processes on loopback ports.
@@ -325,4 +327,132 @@ operations:
 	if n := redisCLI(t, owner, "CLUSTER", "COUNTKEYSINSLOT", s); n != "0" {
 		t.Errorf("migrating node holds %s keys of slot %d, want none", n, slot)
 	}
+}
+
+// TestClusterReplicas runs reads from replicas on a cluster of 3 primaries with a replica each: GETs must
+// reach only replicas (INFO commandstats), writes only primaries, and CLUSTER SHARDS and CLUSTER SLOTS
+// must yield the same slot map.
+func TestClusterReplicas(t *testing.T) {
+	tc := startCluster(t, 6, 1)
+	c, err := dial(Target{Addr: tc.addr(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	var shards, slots *topology
+	waitFor(t, 20*time.Second, func() bool {
+		v, err := c.do("CLUSTER", "SHARDS")
+		if err != nil || v.Kind == '-' {
+			t.Fatalf("CLUSTER SHARDS: %v %s", err, v.Str)
+		}
+		if shards, err = parseShards(v, "127.0.0.1", false); err != nil {
+			t.Fatal(err)
+		}
+		if v, err = c.do("CLUSTER", "SLOTS"); err != nil {
+			t.Fatal(err)
+		}
+		if slots, err = parseSlots(v, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range shards.shards {
+			n += len(s.replicas)
+		}
+		return n == 3 // replicas are listed once they are online
+	})
+	if shards.owner != slots.owner {
+		t.Errorf("CLUSTER SHARDS and CLUSTER SLOTS give different slot owners")
+	}
+	if fmt.Sprint(shards.shards) != fmt.Sprint(slots.shards) {
+		t.Errorf("CLUSTER SHARDS %v, CLUSTER SLOTS %v: want the same shards", shards.shards, slots.shards)
+	}
+	for _, s := range shards.shards {
+		if len(s.replicas) != 1 || s.slots == 0 {
+			t.Errorf("shard %+v: want 1 replica and some slots", s)
+		}
+	}
+	sc := scenario(t, `name: rr
+keyspaces:
+  k: {pattern: "key:{id}", count: 1000}
+values:
+  v: {size: {fixed: 8}}
+operations:
+  - {name: get, weight: 3, keyspace: k, commands: [[GET, "{key}"]]}
+  - {name: set, weight: 1, keyspace: k, value: v, commands: [[SET, "{key}", "{value}"]]}
+`)
+	for _, i := range tc.ports {
+		redisCLI(t, "127.0.0.1:"+strconv.Itoa(i), "CONFIG", "RESETSTAT")
+	}
+	res, err := Run(context.Background(), sc, Config{Target: Target{Addr: tc.addr(0)}, Cluster: true, ReadFromReplicas: true,
+		Connections: 2, Pipeline: 4, Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClusterResult(t, res, 3)
+	if !res.Cluster.ReadFromReplicas {
+		t.Error("result does not record read_from_replicas")
+	}
+	for _, s := range shards.shards {
+		if n := cmdCalls(t, s.primary, "get"); n != 0 {
+			t.Errorf("primary %s served %d GETs, want none", s.primary, n)
+		}
+		if n := cmdCalls(t, s.replicas[0], "get"); n == 0 {
+			t.Errorf("replica %s served no GET", s.replicas[0])
+		}
+		if n := cmdCalls(t, s.primary, "set"); n == 0 {
+			t.Errorf("primary %s served no SET", s.primary)
+		}
+	}
+}
+
+// cmdCalls returns the calls of a command in a node's INFO commandstats.
+func cmdCalls(t *testing.T, addr, cmd string) int {
+	for _, line := range strings.Split(redisCLI(t, addr, "INFO", "commandstats"), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+cmd+":calls="); ok {
+			n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+			return n
+		}
+	}
+	return 0
+}
+
+// TestClusterCrossSlot: an operation whose keys hash to different slots fails the run before any traffic,
+// naming the scenario and operation and suggesting a hash tag.
+func TestClusterCrossSlot(t *testing.T) {
+	sc := scenario(t, `name: xs
+keyspaces:
+  k: {pattern: "key:{id}", count: 100}
+operations:
+  - {name: ok, weight: 1, keyspace: k, commands: [[GET, "{key}"]]}
+  - {name: pair-read, weight: 1, keyspace: k, commands: [[MGET, "{key}", "other:{key}"]]}
+`)
+	_, err := Run(context.Background(), sc, Config{Target: Target{Addr: "127.0.0.1:1"}, Cluster: true, Duration: time.Second})
+	var cross *crossSlotError
+	if !errors.As(err, &cross) {
+		t.Fatalf("Run: %v, want a cross-slot error", err)
+	}
+	for _, want := range []string{"scenario xs", "operation pair-read", "hash tag", `"key:0"`, `"other:key:0"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+	// The same keys in one hash tag are fine.
+	sc = scenario(t, `name: xs
+keyspaces:
+  k: {pattern: "{key:{id}}", count: 100}
+operations:
+  - {name: pair-read, weight: 1, keyspace: k, commands: [[MGET, "{key}", "other:{key}"]]}
+`)
+	if err := checkSlots(mustCompile(t, sc)); err != nil {
+		t.Errorf("hash-tagged keys: %v", err)
+	}
+}
+
+func mustCompile(t *testing.T, sc *scenarios.Scenario) *plan {
+	t.Helper()
+	p, err := compile(sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -213,8 +213,14 @@ func (r *run) clusterResult(res *results.Result) error {
 	}
 	res.Cluster = cs
 	res.Target.Cluster = true
+	nodes := len(t.shards)
+	for _, s := range t.shards {
+		if r.cfg.ReadFromReplicas && len(s.replicas) > 0 {
+			nodes++ // each lane reads from one replica of the shard
+		}
+	}
 	res.Notes = append(res.Notes, fmt.Sprintf("cluster of %d shards (slot map from %s): config.connections is per shard, %d connections in all",
-		len(t.shards), t.source, r.cfg.Connections*len(t.shards)*map[bool]int{false: 1, true: 2}[r.cfg.ReadFromReplicas]))
+		len(t.shards), t.source, r.cfg.Connections*nodes))
 	return nil
 }
 

@@ -41,7 +41,7 @@ fuzz-smoke:
 
 ## bench: Go benchmarks of the hot paths
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./resp/... ./keyspace/... ./server/...
+	$(GO) test -run '^$$' -bench . -benchmem ./resp/... ./keyspace/... ./server/... ./loadgen/...
 
 ## deps-redis: install Debian's redis-server and redis-tools for side-by-side comparisons
 deps-redis:

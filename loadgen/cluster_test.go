@@ -37,9 +37,6 @@ func freePort(t *testing.T) int {
 // (replicas per primary: n/(replicas+1) primaries). It skips the test when redis-server is not installed.
 func startCluster(t *testing.T, n, replicas int) *testCluster {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a Redis cluster")
-	}
 	for _, bin := range []string{"redis-server", "redis-cli"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("%s not on PATH (make deps-redis installs it)", bin)

@@ -167,9 +167,13 @@ func TestClusterRouting(t *testing.T) {
 	}{
 		{"closed-pipeline-8", Config{Connections: 4, Pipeline: 8}},
 		{"closed-pipeline-1", Config{Connections: 2, Pipeline: 1, SkipPreload: true}},
+		{"closed-pipeline-16", Config{Connections: 3, Pipeline: 16, SkipPreload: true}},
 		{"open-loop", Config{Connections: 3, Pipeline: 4, Rate: 3000, SkipPreload: true}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			for i := range tc.ports {
+				redisCLI(t, tc.addr(i), "CONFIG", "RESETSTAT")
+			}
 			cfg := tt.cfg
 			cfg.Target, cfg.Cluster, cfg.Duration = Target{Addr: tc.addr(1)}, true, 1500*time.Millisecond
 			res, err := Run(context.Background(), sc, cfg)
@@ -180,7 +184,43 @@ func TestClusterRouting(t *testing.T) {
 			if res.Cluster.Moved != 0 || res.Cluster.Ask != 0 {
 				t.Errorf("stable cluster: %d MOVED, %d ASK redirections, want none", res.Cluster.Moved, res.Cluster.Ask)
 			}
+			if !cfg.SkipPreload {
+				return
+			}
+			// Every operation reached the servers exactly once: the commands the nodes executed add up to
+			// the operations the generator counted (no warm-up, so nothing is left out).
+			calls := func(cmd string) (n int64) {
+				for i := range tc.ports {
+					n += int64(cmdCalls(t, tc.addr(i), cmd))
+				}
+				return n
+			}
+			get, set, tagged := res.Op("get").Count, res.Op("set").Count, res.Op("tagged").Count
+			if g, s, m, e := calls("get"), calls("set"), calls("mget"), calls("exec"); g != get || s != set+tagged || m != tagged || e != tagged {
+				t.Errorf("servers executed %d GET, %d SET, %d MGET, %d EXEC; generator counted get %d, set %d, tagged %d",
+					g, s, m, e, get, set, tagged)
+			}
 		})
+	}
+	// Replies are matched to their operations: HGET on the preloaded strings always fails with WRONGTYPE,
+	// GET never does, so any reply credited to the wrong operation of a pipelined batch shows up as an error
+	// on "get" or a success on "wrong".
+	for _, rate := range []float64{0, 4000} {
+		res, err := Run(context.Background(), scenario(t, `name: match
+keyspaces:
+  k: {pattern: "key:{id}", count: 2000}
+operations:
+  - {name: get, weight: 1, keyspace: k, commands: [[GET, "{key}"]]}
+  - {name: wrong, weight: 1, keyspace: k, commands: [[HGET, "{key}", f]]}
+`), Config{Target: Target{Addr: tc.addr(0)}, Cluster: true, Connections: 2, Pipeline: 16, Rate: rate, Duration: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, w := res.Op("get"), res.Op("wrong")
+		if g.Count == 0 || g.Errors != 0 || w.Count == 0 || w.Errors != w.Count || res.Errors["WRONGTYPE"] != w.Count {
+			t.Errorf("rate %v: get %d ops %d errors, wrong %d ops %d errors (%v): replies credited to the wrong operations",
+				rate, g.Count, g.Errors, w.Count, w.Errors, res.Errors)
+		}
 	}
 	// Keys are where Redis says they belong: each key's slot per CLUSTER KEYSLOT equals Slot, and exactly
 	// one node holds the key: the owner of its slot in the load generator's map.

@@ -5,6 +5,10 @@
 // corrects for coordinated omission). Latencies go to HdrHistogram histograms (1 µs .. 60 s, 3 significant
 // digits) per operation and worker, merged at the end; a per-second timeline is kept; errors are counted by
 // reply prefix. It speaks only RESP, so it works against kvlab, Redis, Valkey, ElastiCache and MemoryDB.
+//
+// With Config.Cluster the target is a Redis cluster's seed node: the slot map comes from CLUSTER SHARDS or
+// CLUSTER SLOTS, every operation goes to the shard owning its keys' hash slot (Slot), MOVED and ASK
+// redirections are followed, and the result carries per-shard figures (cluster.go, cluster_run.go).
 package loadgen
 
 import (

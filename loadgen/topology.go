@@ -107,9 +107,25 @@ func (t *topology) finish() (*topology, error) {
 	if len(t.shards) == 0 {
 		return nil, fmt.Errorf("the cluster reports no slots (is it still being created? check CLUSTER INFO)")
 	}
-	for i := range t.shards {
-		sort.Strings(t.shards[i].replicas)
+	// Canonical order (by primary address), whichever order the server listed the shards in.
+	order := make([]int, len(t.shards))
+	for i := range order {
+		order[i] = i
 	}
+	sort.Slice(order, func(a, b int) bool { return t.shards[order[a]].primary < t.shards[order[b]].primary })
+	newIdx := make([]int16, len(t.shards))
+	shards := make([]shardInfo, len(t.shards))
+	for n, o := range order {
+		newIdx[o] = int16(n)
+		shards[n] = t.shards[o]
+		sort.Strings(shards[n].replicas)
+	}
+	for s, o := range t.owner {
+		if o >= 0 {
+			t.owner[s] = newIdx[o]
+		}
+	}
+	t.shards = shards
 	return t, nil
 }
 

@@ -44,8 +44,9 @@ func TestParseTopology(t *testing.T) {
 			node("endpoint", "10.0.0.7", "port", "7005", "role", "master", "health", "online"),
 		)),
 	)
-	want := []shardInfo{{primary: "seed:7000", replicas: []string{"10.0.0.9:7003"}, slots: 100},
-		{primary: "cache-b.example:7001", slots: 16284}}
+	// Shards come in primary address order, whatever order the server used.
+	want := []shardInfo{{primary: "cache-b.example:7001", slots: 16284},
+		{primary: "seed:7000", replicas: []string{"10.0.0.9:7003"}, slots: 100}}
 	ts, err := parseSlots(slots, "seed")
 	if err != nil {
 		t.Fatal(err)
@@ -60,14 +61,14 @@ func TestParseTopology(t *testing.T) {
 	if !reflect.DeepEqual(th.shards, want) || th.owner != ts.owner {
 		t.Errorf("CLUSTER SHARDS: %+v, want %+v and the same owners", th.shards, want)
 	}
-	if th.owner[99] != 0 || th.owner[100] != 1 || th.owner[16383] != 1 {
+	if th.owner[99] != 1 || th.owner[100] != 0 || th.owner[16383] != 0 {
 		t.Errorf("owners of slots 99, 100, 16383: %d %d %d", th.owner[99], th.owner[100], th.owner[16383])
 	}
 	tt, err := parseShards(shards, "seed", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tt.shards[0].primary != "seed:8000" || tt.shards[0].replicas[0] != "10.0.0.9:8003" {
+	if tt.shards[1].primary != "seed:8000" || tt.shards[1].replicas[0] != "10.0.0.9:8003" || tt.shards[0].primary != "cache-b.example:8001" {
 		t.Errorf("TLS: %+v, want tls-port addresses", tt.shards)
 	}
 	if _, err := parseSlots(arr(), "seed"); err == nil {

@@ -41,7 +41,7 @@ fuzz-smoke:
 
 ## bench: Go benchmarks of the hot paths
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./resp/... ./keyspace/... ./server/...
+	$(GO) test -run '^$$' -bench . -benchmem ./resp/... ./keyspace/... ./server/... ./loadgen/...
 
 ## deps-redis: install Debian's redis-server, redis-tools and python3-redis (redis-py) for side-by-side and client tests
 deps-redis:

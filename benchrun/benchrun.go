@@ -164,9 +164,15 @@ const DefaultTieredBudget = 16 << 20
 // runOne runs the scenario once against one target.
 func runOne(ctx context.Context, sc *scenarios.Scenario, target string, cfg Config) (*results.Result, error) {
 	lc := cfg.Load
-	info := results.TargetInfo{URL: target, Engine: "external"}
+	info := results.TargetInfo{URL: target, Engine: "external", Cluster: lc.Cluster}
 	var notes []string
+	if lc.ReadFromReplicas && !lc.Cluster {
+		return nil, fmt.Errorf("--read-from-replicas needs --cluster")
+	}
 	if engine, ok := strings.CutPrefix(target, "embedded:"); ok {
+		if lc.Cluster {
+			return nil, fmt.Errorf("--cluster needs a redis:// or rediss:// target (the seed node of a cluster), not %s", target)
+		}
 		dir, err := os.MkdirTemp("", "kvlab-bench-"+engine+"-")
 		if err != nil {
 			return nil, fmt.Errorf("benchrun: temp dir: %w", err)
@@ -204,6 +210,9 @@ func runOne(ctx context.Context, sc *scenarios.Scenario, target string, cfg Conf
 		}
 		lc.Target = t
 		info.TLS = t.TLS != nil
+		if lc.Cluster {
+			notes = append(notes, "cluster: the server figures (memory, keys, CPU) are sampled from the seed node only")
+		}
 	}
 	sampler := newSampler(lc.Target)
 	defer sampler.stop()
@@ -214,6 +223,9 @@ func runOne(ctx context.Context, sc *scenarios.Scenario, target string, cfg Conf
 	}
 	sampler.stop()
 	res.Target = info
+	if res.Errors["MOVED"] > 0 && !lc.Cluster {
+		notes = append(notes, "MOVED errors: the target is a Redis cluster node; run with --cluster to route by hash slot")
+	}
 	res.Notes = append(res.Notes, notes...)
 	res.Scenario.Name = sc.Name
 	res.Scenario.File = sc.File

@@ -72,3 +72,22 @@ func TestUnknownEngineSkipped(t *testing.T) {
 		t.Fatalf("results %d, skipped %+v", len(rs), skipped)
 	}
 }
+
+// TestClusterFlagsChecked: --cluster needs a redis:// target and --read-from-replicas needs --cluster, both
+// refused with a message naming the flag before anything runs.
+func TestClusterFlagsChecked(t *testing.T) {
+	for _, tc := range []struct {
+		target string
+		load   loadgen.Config
+		want   string
+	}{
+		{"embedded:memory", loadgen.Config{Cluster: true}, "--cluster needs a redis://"},
+		{"redis://127.0.0.1:1", loadgen.Config{ReadFromReplicas: true}, "--read-from-replicas needs --cluster"},
+	} {
+		tc.load.Duration = 100 * time.Millisecond
+		_, _, err := Run(context.Background(), Config{Scenario: "iot-latest-state", Target: tc.target, Load: tc.load})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %+v: error %v, want %q", tc.target, tc.load, err, tc.want)
+		}
+	}
+}

@@ -76,7 +76,14 @@ type client struct {
 	nc   net.Conn
 	bw   *bufio.Writer
 	rr   *resp.ReplyReader
-	wbuf []byte
+	wbuf []byte // requests (closed loop: the whole batch, kept until the next one)
+	fbuf []byte // synchronous follow-ups (cache-aside loads, XACK, redirections)
+
+	// Cluster mode only.
+	addr     string       // the node's host:port
+	batch    []pending    // closed loop: the operations of the batch in wbuf, in order
+	outs     []outcome    // closed loop: their outcomes
+	inflight chan pending // open loop: operations awaiting replies
 }
 
 func dial(t Target) (*client, error) {
@@ -94,7 +101,7 @@ func dial(t Target) (*client, error) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	c := &client{nc: nc, rr: resp.NewReplyReader(nc)}
+	c := &client{nc: nc, rr: resp.NewReplyReader(nc), addr: t.Addr}
 	if t.Password != "" {
 		args := []string{"AUTH", t.Password}
 		if t.Username != "" {
@@ -128,8 +135,8 @@ func (c *client) call(args ...string) error {
 
 // do sends one command and reads its reply.
 func (c *client) do(args ...string) (resp.Value, error) {
-	c.wbuf = resp.AppendCommandStrings(c.wbuf[:0], args...)
-	if _, err := c.nc.Write(c.wbuf); err != nil {
+	c.fbuf = resp.AppendCommandStrings(c.fbuf[:0], args...)
+	if _, err := c.nc.Write(c.fbuf); err != nil {
 		return resp.Value{}, err
 	}
 	return c.rr.Read()

@@ -5,6 +5,10 @@
 // corrects for coordinated omission). Latencies go to HdrHistogram histograms (1 µs .. 60 s, 3 significant
 // digits) per operation and worker, merged at the end; a per-second timeline is kept; errors are counted by
 // reply prefix. It speaks only RESP, so it works against kvlab, Redis, Valkey, ElastiCache and MemoryDB.
+//
+// With Config.Cluster the target is a Redis cluster's seed node: the slot map comes from CLUSTER SHARDS or
+// CLUSTER SLOTS, every operation goes to the shard owning its keys' hash slot (Slot), MOVED and ASK
+// redirections are followed, and the result carries per-shard figures (cluster.go, cluster_run.go).
 package loadgen
 
 import (
@@ -44,6 +48,13 @@ type Config struct {
 	Progress io.Writer
 	// ProgressTTY makes the progress line rewrite itself in place.
 	ProgressTTY bool
+	// Cluster treats Target as the seed node of a Redis cluster: the slot map is read with CLUSTER SHARDS
+	// (or CLUSTER SLOTS), every operation goes to the shard owning its keys' slot, MOVED and ASK
+	// redirections are followed, and Connections is the number of connections per shard.
+	Cluster bool
+	// ReadFromReplicas (with Cluster) sends read-only operations to replicas, on connections that sent
+	// READONLY; shards without replicas serve reads from their primary.
+	ReadFromReplicas bool
 }
 
 func (c *Config) normalize() error {
@@ -65,6 +76,9 @@ func (c *Config) normalize() error {
 	if c.Rate < 0 {
 		return fmt.Errorf("loadgen: rate must be >= 0")
 	}
+	if c.ReadFromReplicas && !c.Cluster {
+		return fmt.Errorf("loadgen: --read-from-replicas needs --cluster")
+	}
 	return nil
 }
 
@@ -74,6 +88,8 @@ type compiledOp struct {
 	idx     int
 	cmds    []cmdTemplate
 	onMiss  []cmdTemplate
+	specs   []keySpec // which arguments of each command are keys (cluster routing)
+	missKS  []keySpec
 	chooser KeyChooser
 	pattern []string
 	cum     float64
@@ -105,6 +121,7 @@ func compile(sc *scenarios.Scenario, seed int64) (*plan, error) {
 				return nil, fmt.Errorf("loadgen: operation %s: %w", op.Name, err)
 			}
 			co.cmds = append(co.cmds, t)
+			co.specs = append(co.specs, specFor(c[0]))
 		}
 		for _, c := range op.OnMiss {
 			t, err := compileCommand(c, op, p.values)
@@ -112,6 +129,7 @@ func compile(sc *scenarios.Scenario, seed int64) (*plan, error) {
 				return nil, fmt.Errorf("loadgen: operation %s on_miss: %w", op.Name, err)
 			}
 			co.onMiss = append(co.onMiss, t)
+			co.missKS = append(co.missKS, specFor(c[0]))
 		}
 		if op.Keyspace != "" {
 			ks := sc.Keyspaces[op.Keyspace]
@@ -153,6 +171,10 @@ type pending struct {
 	id      int64
 	start   time.Time
 	pattern []string
+	// req is the rendered request (cluster mode: re-sent on a redirection); off and end locate it in the
+	// connection's write buffer while a closed-loop batch is built.
+	req      []byte
+	off, end int
 }
 
 // appendOp renders op into w and returns the number of replies it will produce.
@@ -197,6 +219,7 @@ type recorder struct {
 	errByPfx map[string]int64
 	secs     []*hdrhistogram.Histogram // per second of the measured phase (2 significant digits)
 	secErrs  []int64
+	nodes    map[string]*nodeRec // cluster mode: by node address
 }
 
 func newRecorder(nops int) *recorder {
@@ -219,6 +242,7 @@ type run struct {
 	errors       atomic.Int64
 	recs         []*recorder
 	fatal        atomic.Pointer[error]
+	rt           *router // cluster mode
 }
 
 func (r *run) record(rec *recorder, opIdx int, start, end time.Time, errPfx string) {
@@ -272,6 +296,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, cfg Config) (*results.Resu
 	p, err := compile(sc, cfg.Seed)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Cluster {
+		return runCluster(ctx, p, cfg)
 	}
 	if err := setup(sc, cfg); err != nil {
 		return nil, err
@@ -376,14 +403,15 @@ func (r *run) closedLoop(ctx context.Context, rec *recorder, conns []*client, id
 			// sent once the pipeline is drained, or their replies would interleave with the batch's.
 			outs := outcomes[:0]
 			for _, pd := range batches[i] {
-				errPfx, miss, ackIDs, err := readOp(c, pd)
-				if err != nil {
+				var o outcome
+				if err := readOp(c, &pd, &o); err != nil {
 					if ctx.Err() == nil {
 						r.fail(fmt.Errorf("loadgen: read from %s: %w", r.cfg.Target.Addr, err))
 					}
 					return
 				}
-				outs = append(outs, outcome{errPfx: errPfx, miss: miss, ackIDs: ackIDs, end: time.Now()})
+				o.end = time.Now()
+				outs = append(outs, o)
 			}
 			for j, pd := range batches[i] {
 				o := &outs[j]
@@ -414,6 +442,9 @@ type outcome struct {
 	miss   bool
 	ackIDs []string
 	end    time.Time
+	// redirect is the text of the first -MOVED, -ASK or -TRYAGAIN reply ("MOVED 3999 10.0.0.2:6379").
+	redirect             string
+	moved, ask, tryAgain int // redirections and retries followed (cluster mode)
 }
 
 func (r *run) prepare(rc *renderCtx, co *compiledOp) {
@@ -424,35 +455,55 @@ func (r *run) prepare(rc *renderCtx, co *compiledOp) {
 	rc.ttl = co.op.TTL
 }
 
-// readOp reads the replies of one operation. It returns the first error prefix, whether the first reply
-// was a null (a cache miss), and the entry IDs an XREADGROUP reply delivered when the operation acks.
-func readOp(c *client, pd pending) (errPfx string, miss bool, ackIDs []string, err error) {
+// readOp reads the replies of one operation into o: the first error prefix, whether the first reply was
+// a null (a cache miss), the entry IDs an XREADGROUP reply delivered when the operation acks, and the text
+// of a cluster redirection.
+func readOp(c *client, pd *pending, o *outcome) error {
 	for k := 0; k < pd.ncmds; k++ {
-		if pd.op.needVal && k == 0 {
-			v, err := c.rr.Read()
-			if err != nil {
-				return "", false, nil, err
-			}
-			switch {
-			case v.Kind == '-':
-				errPfx = errPrefix(v.Str)
-			case v.Null || v.Kind == '_':
-				miss = true
-			case pd.op.op.Ack != nil:
-				ackIDs = streamIDs(v)
-			}
-			continue
-		}
-		kind, text, err := c.rr.Skip()
-		if err != nil {
-			return "", false, nil, err
-		}
-		if (kind == '-' || kind == '!') && errPfx == "" {
-			errPfx = errPrefix(text)
+		if err := readReply(c, pd, k, o); err != nil {
+			return err
 		}
 	}
-	return errPfx, miss, ackIDs, nil
+	return nil
 }
+
+// readReply reads the reply to command k of an operation into o.
+func readReply(c *client, pd *pending, k int, o *outcome) error {
+	if k == 0 && pd.op != nil && pd.op.needVal {
+		v, err := c.rr.Read()
+		if err != nil {
+			return err
+		}
+		switch {
+		case v.Kind == '-':
+			o.errPfx = errPrefix(v.Str)
+			o.noteRedirect(v.Str)
+		case v.Null || v.Kind == '_':
+			o.miss = true
+		case pd.op.op.Ack != nil:
+			o.ackIDs = streamIDs(v)
+		}
+		return nil
+	}
+	kind, text, err := c.rr.Skip()
+	if err != nil {
+		return err
+	}
+	if (kind == '-' || kind == '!') && o.errPfx == "" {
+		o.errPfx = errPrefix(text)
+		o.noteRedirect(text)
+	}
+	return nil
+}
+
+// noteRedirect keeps the text of a -MOVED, -ASK or -TRYAGAIN error.
+func (o *outcome) noteRedirect(text []byte) {
+	if o.redirect == "" && (hasPrefix(text, "MOVED ") || hasPrefix(text, "ASK ") || hasPrefix(text, "TRYAGAIN")) {
+		o.redirect = string(text)
+	}
+}
+
+func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
 
 // streamIDs extracts entry IDs from an XREAD/XREADGROUP reply (RESP2 array or RESP3 map form).
 func streamIDs(v resp.Value) []string {
@@ -484,11 +535,11 @@ func streamIDs(v resp.Value) []string {
 // followUp sends commands synchronously after an operation's reply (cache-aside loads) and returns the
 // first error prefix.
 func followUp(c *client, cmds []cmdTemplate, rc *renderCtx, scratch *renderScratch, _ []string) string {
-	c.wbuf = c.wbuf[:0]
+	c.fbuf = c.fbuf[:0]
 	for _, t := range cmds {
-		c.wbuf = scratch.appendCmd(c.wbuf, t, rc)
+		c.fbuf = scratch.appendCmd(c.fbuf, t, rc)
 	}
-	if _, err := c.nc.Write(c.wbuf); err != nil {
+	if _, err := c.nc.Write(c.fbuf); err != nil {
 		return "IOERR"
 	}
 	first := ""
@@ -537,7 +588,9 @@ func (r *run) openLoop(ctx context.Context, rec *recorder, conns []*client, ids 
 				var scratch renderScratch
 				rc := renderCtx{r: rand.New(rand.NewPCG(seed+1, uint64(connID))), conn: connID}
 				for pd := range inflight {
-					errPfx, miss, ackIDs, err := readOp(c, pd)
+					var o outcome
+					err := readOp(c, &pd, &o)
+					errPfx, miss, ackIDs := o.errPfx, o.miss, o.ackIDs
 					if err != nil {
 						if ctx.Err() == nil {
 							r.fail(fmt.Errorf("loadgen: read from %s: %w", r.cfg.Target.Addr, err))

@@ -55,6 +55,43 @@ type Result struct {
 	// Notes are statements a reader must know to interpret the figures (e.g. coordinated-omission
 	// correction, a load generator sharing the process with the server).
 	Notes []string `json:"notes,omitempty"`
+	// Cluster holds the per-shard figures of a cluster run (kvlab bench --cluster); absent otherwise.
+	Cluster *ClusterStats `json:"cluster,omitempty"`
+}
+
+// ClusterStats describes a run against a Redis cluster.
+type ClusterStats struct {
+	// TopologySource is the command the slot map came from: "CLUSTER SHARDS" or "CLUSTER SLOTS".
+	TopologySource string `json:"topology_source"`
+	// ReadFromReplicas is true when read-only operations went to replicas (READONLY connections).
+	ReadFromReplicas bool `json:"read_from_replicas"`
+	// ConnectionsPerShard is the number of connections to each shard primary (config.connections).
+	ConnectionsPerShard int `json:"connections_per_shard"`
+	// Moved and Ask count the redirections the load generator followed in the measured phase.
+	Moved int64 `json:"moved"`
+	Ask   int64 `json:"ask"`
+	// TryAgain counts re-sent operations a migrating slot answered -TRYAGAIN.
+	TryAgain int64 `json:"tryagain"`
+	// Refreshes counts slot map loads (the first one included).
+	Refreshes int64 `json:"refreshes"`
+	// Shards holds one entry per shard, by primary address.
+	Shards []ShardStats `json:"shards"`
+}
+
+// ShardStats are the figures of one shard: the operations it served (on its primary and replicas) and the
+// redirections its nodes answered with.
+type ShardStats struct {
+	Primary   string   `json:"primary"` // host:port
+	Replicas  []string `json:"replicas,omitempty"`
+	Slots     int      `json:"slots"`
+	Count     int64    `json:"count"`
+	Errors    int64    `json:"errors"`
+	OpsPerSec float64  `json:"ops_per_sec"`
+	LatencyUS Latency  `json:"latency_us"`
+	Histogram string   `json:"histogram"`
+	Moved     int64    `json:"moved"`
+	Ask       int64    `json:"ask"`
+	TryAgain  int64    `json:"tryagain"`
 }
 
 // ScenarioInfo describes the workload that ran.

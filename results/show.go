@@ -64,6 +64,7 @@ func Show(w io.Writer, r *Result) {
 		}
 		fmt.Fprintln(w)
 	}
+	showCluster(w, r.Cluster)
 	for _, slo := range r.SLOs {
 		verdict := "met"
 		if !slo.Met {
@@ -109,6 +110,26 @@ func CompareTable(w io.Writer, rs []*Result) {
 			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%d\t%s\t\n", r.Target.Engine, name, op.OpsPerSec,
 				FormatUS(op.LatencyUS.P50), FormatUS(op.LatencyUS.P99), FormatUS(op.LatencyUS.P999), op.Errors, bpk)
 		}
+	}
+	tw.Flush()
+}
+
+// showCluster writes the per-shard table of a cluster run.
+func showCluster(w io.Writer, c *ClusterStats) {
+	if c == nil {
+		return
+	}
+	reads := "primaries"
+	if c.ReadFromReplicas {
+		reads = "replicas (primaries for shards without one)"
+	}
+	fmt.Fprintf(w, "cluster: %d shards (slot map from %s), %d connections per shard, reads from %s; redirections: %d MOVED, %d ASK, %d TRYAGAIN; %d slot map loads\n",
+		len(c.Shards), c.TopologySource, c.ConnectionsPerShard, reads, c.Moved, c.Ask, c.TryAgain, c.Refreshes)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "shard\tslots\tops\tops/s\tp50\tp99\terrors\tMOVED\tASK\t")
+	for _, s := range c.Shards {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%d\t%d\t%d\t\n", s.Primary, s.Slots, s.Count, s.OpsPerSec,
+			FormatUS(s.LatencyUS.P50), FormatUS(s.LatencyUS.P99), s.Errors, s.Moved, s.Ask)
 	}
 	tw.Flush()
 }

@@ -27,6 +27,9 @@ func init() {
 			"Closed loop by default (each connection sends --pipeline operations, then waits for the replies);\n" +
 			"--rate N switches to open loop: operations start on a fixed schedule and latency is measured from\n" +
 			"the intended start (coordinated-omission corrected).\n\n" +
+			"--cluster treats the redis:// or rediss:// target as the seed node of a Redis cluster: the slot map\n" +
+			"comes from CLUSTER SHARDS (or CLUSTER SLOTS), each operation goes to the shard owning its keys' slot,\n" +
+			"MOVED and ASK are followed, --connections is per shard, and the result has per-shard figures.\n\n" +
 			"Example: kvlab bench --scenario iot-latest-state --engines memory,wal --duration 10s --out-dir results",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "scenario", Aliases: []string{"s"}, Required: true, Usage: "built-in scenario name (kvlab scenarios list) or a scenario file"},
@@ -40,6 +43,8 @@ func init() {
 			&cli.Float64Flag{Name: "rate", Usage: "open loop: total operations per second (0 = closed loop)"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "random seed (same seed, same request sequence)"},
 			&cli.BoolFlag{Name: "skip-preload", Usage: "do not run the scenario's preload (the data is already there)"},
+			&cli.BoolFlag{Name: "cluster", Usage: "the target is a Redis cluster's seed node: route by hash slot, --connections per shard"},
+			&cli.BoolFlag{Name: "read-from-replicas", Usage: "with --cluster: read-only operations go to replicas (READONLY connections)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "result file to write"},
 			&cli.StringFlag{Name: "out-dir", Usage: "directory for one result file per run"},
 			&cli.IntFlag{Name: "repeat", Value: 1, Usage: "run every target N times, interleaved (A B A B ...)"},
@@ -73,6 +78,7 @@ func runBench(c *cli.Context) error {
 			Connections: c.Int("connections"), Pipeline: c.Int("pipeline"), Threads: c.Int("threads"),
 			Rate: c.Float64("rate"), Duration: c.Duration("duration"), Warmup: c.Duration("warmup"),
 			Seed: c.Int64("seed"), SkipPreload: c.Bool("skip-preload"),
+			Cluster: c.Bool("cluster"), ReadFromReplicas: c.Bool("read-from-replicas"),
 		},
 		TLSCA: c.String("tls-ca"), TLSInsecure: c.Bool("tls-insecure"),
 		OutFile: c.String("out"), OutDir: c.String("out-dir"), Repeat: c.Int("repeat"),

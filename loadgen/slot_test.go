@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kvlab/kvlab/cluster"
 	"github.com/kvlab/kvlab/resp"
 	"github.com/kvlab/kvlab/scenarios"
 )
@@ -41,7 +42,7 @@ func TestSlot(t *testing.T) {
 	}
 }
 
-func crcSlot(s string) int { return int(crc16([]byte(s)) % SlotCount) }
+func crcSlot(s string) int { return int(cluster.CRC16([]byte(s))) % SlotCount }
 
 func BenchmarkSlot(b *testing.B) {
 	keys := [][]byte{[]byte("device:123456"), []byte("{user1000}.following"), []byte("session:abcdefghijklmnopqrstuvwxyz0123456789")}

@@ -32,6 +32,9 @@ var engineFlag = flag.String("engine", "", "run the conformance suite on this en
 //	                  prefixed "(sorted) " has its reply's elements sorted (for unordered replies)
 //	sleep ms=N        wait N milliseconds (expiry)
 //
+// A line prefixed "(save NAME) " keeps its bulk reply under NAME and prints "(saved NAME)" instead of it
+// (DUMP payloads differ between kvlab and Redis); an argument "$NAME" is replaced by what NAME holds.
+//
 // When Debian's redis-server is installed, the same scripts also run against it (target "redis-server"), which
 // is how the expected replies are known to be Redis's own. Files whose name ends in ".kvlab" hold behaviour
 // where Redis 7.0 (Debian's) and 7.2 (what kvlab follows) differ, and are skipped for redis-server.
@@ -59,6 +62,7 @@ func TestConformance(t *testing.T) {
 				defer cl.close()
 				// Every script starts from an empty data set.
 				cl.do(t, "FLUSHALL")
+				saved := map[string]string{}
 				datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 					switch d.Cmd {
 					case "run":
@@ -74,13 +78,27 @@ func TestConformance(t *testing.T) {
 							}
 							sorted := strings.HasPrefix(line, "(sorted) ")
 							line = strings.TrimPrefix(line, "(sorted) ")
+							var saveAs string
+							if rest, ok := strings.CutPrefix(line, "(save "); ok {
+								saveAs, line, _ = strings.Cut(rest, ") ")
+							}
 							args, err := splitArgs(line)
 							if err != nil {
 								d.Fatalf(t, "%s: %v", line, err)
 							}
+							for i, a := range args {
+								if v, ok := saved[strings.TrimPrefix(a, "$")]; ok && strings.HasPrefix(a, "$") {
+									args[i] = v
+								}
+							}
 							v := cl.do(t, args...)
 							if sorted {
 								sortReply(&v)
+							}
+							if saveAs != "" {
+								saved[saveAs] = string(v.Str)
+								out.WriteString("(saved " + saveAs + ")\n")
+								continue
 							}
 							out.WriteString(Format(v))
 							out.WriteByte('\n')

@@ -1,0 +1,57 @@
+package wal
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestReadLogAfterLSN(t *testing.T) {
+	dir := t.TempDir()
+	e := openEngine(t, dir)
+	x := newExecer(e)
+	for i := 0; i < 10; i++ {
+		x.do(t, "SET", "k", string(rune('a'+i)))
+	}
+	if err := e.Wait(context.Background(), 10); err != nil {
+		t.Fatal(err)
+	}
+	before := listDir(t, filepath.Join(dir, "wal"))
+	var lsns []uint64
+	last, err := ReadLog(dir, 6, func(le LogEntry) error {
+		lsns = append(lsns, le.LSN)
+		if le.Time == 0 || len(le.Effects) == 0 {
+			t.Errorf("entry %d: no time or effects", le.LSN)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last != 10 || len(lsns) != 4 || lsns[0] != 7 {
+		t.Fatalf("ReadLog after 6: last=%d lsns=%v, want 7..10", last, lsns)
+	}
+	if after := listDir(t, filepath.Join(dir, "wal")); after != before {
+		t.Fatalf("ReadLog changed the directory: %s -> %s", before, after)
+	}
+	stop := errors.New("stop")
+	if _, err := ReadLog(dir, 0, func(LogEntry) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("callback error not returned: %v", err)
+	}
+}
+
+func listDir(t *testing.T, dir string) string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ""
+	for _, de := range ents {
+		info, _ := de.Info()
+		s += de.Name() + ":" + info.ModTime().String() + ";"
+	}
+	return s
+}

@@ -437,8 +437,8 @@ func cmdClientKill(x *keyspace.Ctx) {
 	for _, c := range self.s.clientsSorted() {
 		if (id > 0 && c.id != id) || (addr != "" && c.nc.RemoteAddr().String() != addr) ||
 			(laddr != "" && c.nc.LocalAddr().String() != laddr) || (user != "" && c.userName() != user) ||
-			(typ == "pubsub" && !isPubSub(c)) || (typ == "normal" && isPubSub(c)) ||
-			typ == "master" || typ == "replica" || typ == "slave" {
+			(typ == "pubsub" && !isPubSub(c)) || (typ == "normal" && (isPubSub(c) || c.replica.Load())) ||
+			((typ == "replica" || typ == "slave") && !c.replica.Load()) || typ == "master" {
 			continue
 		}
 		if c == self && skipMe {

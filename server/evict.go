@@ -107,7 +107,7 @@ func (s *Server) sampleMemory() {
 func (s *Server) evictIfNeeded() bool {
 	limit := s.set.maxMemory.Load()
 	used := s.usedForEviction()
-	budgeter, tiering := s.engine.(engines.Budgeter)
+	budgeter, tiering := s.base.(engines.Budgeter)
 	if tiering {
 		// The engine keeps RAM within its budget by moving values to disk; only what it cannot hold counts.
 		limit, used = 0, budgeter.Overflow()

@@ -28,6 +28,8 @@ type Config struct {
 	// TLS, when set, makes a replica connect to its primary with TLS (RootCAs verify the primary; a
 	// client certificate is sent when Certificates holds one).
 	TLS *tls.Config
+	// ReadLog reads a dead primary's log for Promote's catch-up.
+	ReadLog LogReader
 	// Logf receives operator messages. Nil discards them.
 	Logf func(format string, args ...any)
 }

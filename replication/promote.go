@@ -2,13 +2,29 @@ package replication
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
-	"github.com/kvlab/kvlab/engines/wal"
 	"github.com/kvlab/kvlab/keyspace"
 )
+
+// LogRecord is one effects record of a log, as a LogReader hands it out.
+type LogRecord struct {
+	LSN uint64
+	// Time is the command time (Unix ms) to replay the effects at.
+	Time int64
+	// Effects is the keyspace.Effects buffer (valid during the callback only).
+	Effects []byte
+}
+
+// LogReader reads the log of a dead primary's data directory strictly read-only, calling fn for every
+// record with an LSN above after, in order (wal.ReadLog, adapted by the caller: this package does not
+// depend on any engine).
+type LogReader func(dir string, after uint64, fn func(LogRecord) error) error
+
+var errNoLogReader = errors.New("no log reader configured (the server was built without the wal engine)")
 
 // Promote makes the node a primary (REPLICAOF NO ONE, or a failover by the cluster layer). It stops the
 // link to the old primary; when catchupDir is the old primary's wal data directory it then reads that
@@ -30,14 +46,17 @@ func (n *Node) Promote(catchupDir string) error {
 		return nil
 	}
 	n.stopLink()
-	var entries []wal.LogEntry
+	var entries []LogRecord
 	if catchupDir != "" {
 		after := n.appliedLSN.Load()
-		_, err := wal.ReadLog(catchupDir, after, func(e wal.LogEntry) error {
-			e.Effects = append([]byte(nil), e.Effects...)
-			entries = append(entries, e)
-			return nil
-		})
+		err := errNoLogReader
+		if n.cfg.ReadLog != nil {
+			err = n.cfg.ReadLog(catchupDir, after, func(e LogRecord) error {
+				e.Effects = append([]byte(nil), e.Effects...)
+				entries = append(entries, e)
+				return nil
+			})
+		}
 		if err != nil {
 			if wasReplica {
 				n.Follow(host, port)

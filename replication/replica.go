@@ -258,12 +258,14 @@ func (l *link) session() error {
 func (l *link) sendAcks(nc net.Conn, stop chan struct{}) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		case <-l.ackNow:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			case <-l.ackNow:
+			}
 		}
 		l.n.mu.Lock()
 		off := l.n.reploff

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kvlab/kvlab/keyspace"
+	"github.com/kvlab/kvlab/replication"
 	"github.com/kvlab/kvlab/resp"
 )
 
@@ -22,6 +23,8 @@ type ReplicationConfig struct {
 	TLS *tls.Config
 	// BacklogSize is the replication backlog in bytes (0 = 1 MB).
 	BacklogSize int64
+	// ReadLog reads a dead primary's wal log for KVLAB.PROMOTE dir (cmd/kvlab sets it to wal.ReadLog).
+	ReadLog replication.LogReader
 }
 
 const errReadonly = "READONLY You can't write against a read only replica."

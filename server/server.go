@@ -156,7 +156,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	repl := replication.New(eng, replication.Config{
 		BacklogSize: cfg.Replication.BacklogSize, MasterUser: cfg.Replication.MasterUser,
-		MasterAuth: cfg.Replication.MasterAuth, TLS: cfg.Replication.TLS, Logf: logger.Printf,
+		MasterAuth: cfg.Replication.MasterAuth, TLS: cfg.Replication.TLS, ReadLog: cfg.Replication.ReadLog,
+		Logf: logger.Printf,
 	})
 	s := &Server{
 		cfg: cfg, engine: repl, base: eng, repl: repl, ks: eng.Keyspace(), logger: logger, start: time.Now(),

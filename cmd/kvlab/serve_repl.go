@@ -8,7 +8,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kvlab/kvlab/engines/wal"
 	"github.com/kvlab/kvlab/internal/units"
+	"github.com/kvlab/kvlab/replication"
 	"github.com/kvlab/kvlab/server"
 )
 
@@ -38,6 +40,7 @@ func replServeConfig(c *cli.Context, cfg *server.Config) error {
 		return fmt.Errorf("--repl-backlog-size %q: want a size of at least 16kb (like 1mb, 64mb)", c.String("repl-backlog-size"))
 	}
 	r.BacklogSize = n
+	r.ReadLog = readWalLog
 	if !c.Bool("tls-replication") {
 		return nil
 	}
@@ -62,4 +65,12 @@ func replServeConfig(c *cli.Context, cfg *server.Config) error {
 	}
 	r.TLS = tc
 	return nil
+}
+
+// readWalLog adapts wal.ReadLog (read-only) for promotion's catch-up from a dead primary's directory.
+func readWalLog(dir string, after uint64, fn func(replication.LogRecord) error) error {
+	_, err := wal.ReadLog(dir, after, func(e wal.LogEntry) error {
+		return fn(replication.LogRecord{LSN: e.LSN, Time: e.Time, Effects: e.Effects})
+	})
+	return err
 }

@@ -1,0 +1,98 @@
+package replication_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	_ "github.com/kvlab/kvlab/engines/all"
+	"github.com/kvlab/kvlab/server"
+)
+
+type testLog struct{ t testing.TB }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func startInProc(t *testing.T, engine string, repl server.ReplicationConfig) *server.Server {
+	t.Helper()
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Engine: engine, Dir: t.TempDir(), Log: testLog{t}, Replication: repl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// TestInProcessConcurrent runs primary and replica in this process (so -race sees both sides) with
+// concurrent writers, a killed link in the middle, a small backlog, and promotion.
+func TestInProcessConcurrent(t *testing.T) {
+	for _, engine := range []string{"memory", "wal"} {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			p := startInProc(t, engine, server.ReplicationConfig{BacklogSize: 64 << 10})
+			r := startInProc(t, engine, server.ReplicationConfig{ReplicaOf: p.Addr()})
+			pc, rc := client(t, p.Addr()), client(t, r.Addr())
+			var wg sync.WaitGroup
+			for w := 0; w < 4; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < 500; i++ {
+						k := fmt.Sprintf("k%d", i%50)
+						pc.Incr(ctx, k)
+						pc.HIncrBy(ctx, "h", k, 1)
+						if i == 250 && w == 0 {
+							pc.Do(ctx, "CLIENT", "KILL", "TYPE", "replica")
+						}
+						if i%100 == 0 {
+							rc.Get(ctx, k)
+							rc.Info(ctx, "replication")
+							pc.Info(ctx, "replication")
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			waitSynced(t, pc, rc)
+			for i := 0; i < 50; i++ {
+				k := fmt.Sprintf("k%d", i)
+				if a, b := pc.Get(ctx, k).Val(), rc.Get(ctx, k).Val(); a != b {
+					t.Fatalf("%s: primary %s replica %s", k, a, b)
+				}
+			}
+			if a, b := fmt.Sprint(pc.HGetAll(ctx, "h").Val()), fmt.Sprint(rc.HGetAll(ctx, "h").Val()); a != b {
+				t.Fatalf("hash differs")
+			}
+			if n := pc.Wait(ctx, 1, 2*time.Second).Val(); n != 1 {
+				t.Fatalf("WAIT = %d", n)
+			}
+			if err := r.Replication().Promote(""); err != nil {
+				t.Fatal(err)
+			}
+			if err := rc.Set(ctx, "x", "1", 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			// The old primary follows the promoted replica: it continues (PSYNC2) or resyncs.
+			if err := pc.Do(ctx, "REPLICAOF", "127.0.0.1", strings.Split(r.Addr(), ":")[1]).Err(); err != nil {
+				t.Fatal(err)
+			}
+			waitSynced(t, rc, pc)
+			if v := pc.Get(ctx, "x").Val(); v != "1" {
+				t.Fatalf("old primary, now replica, has x=%q", v)
+			}
+		})
+	}
+}
+
+var _ = redis.Nil

@@ -106,26 +106,49 @@ func (c *Ctx) EmitStrings(args ...string) {
 // Mu held by the caller. A handler error reply during replay means the log and the data disagree and is
 // returned as an error.
 func (ks *Keyspace) ApplyEffects(buf []byte, now int64) error {
-	var w resp.Writer
-	c := &Ctx{KS: ks, Now: now, Replay: true, W: &w}
-	return DecodeEffects(buf, func(db int, args [][]byte) error {
-		cmd, msg := Resolve(args)
-		if msg != "" {
-			return fmt.Errorf("%w: %s", ErrBadEffects, msg)
-		}
-		if cmd.Handler == nil {
-			return fmt.Errorf("%w: command %q cannot be replayed", ErrBadEffects, args[0])
-		}
-		c.DB = ks.dbs[db]
-		c.Args = args
-		c.Cmd = cmd
-		w.Reset()
-		cmd.Handler(c)
-		if len(w.Buf) > 0 && w.Buf[0] == '-' {
-			return fmt.Errorf("keyspace: replay of %s: %s", cmd.Name, trimCRLF(w.Buf[1:]))
-		}
-		return nil
-	})
+	r := ks.NewReplayer()
+	return DecodeEffects(buf, func(db int, args [][]byte) error { return r.Apply(db, args, now) })
+}
+
+// Replayer applies effects one command at a time, as ApplyEffects does, for callers that hold effects as
+// commands rather than as an encoded buffer (a replica loading a full sync). Reuse one to avoid
+// allocations; use it with Mu held.
+type Replayer struct {
+	ks *Keyspace
+	w  resp.Writer
+	c  Ctx
+}
+
+// NewReplayer returns a Replayer for ks.
+func (ks *Keyspace) NewReplayer() *Replayer {
+	r := &Replayer{ks: ks}
+	r.c = Ctx{KS: ks, Replay: true, W: &r.w}
+	return r
+}
+
+// Apply replays one effect, command args for database db, at time now (Unix ms).
+func (r *Replayer) Apply(db int, args [][]byte, now int64) error {
+	if db < 0 || db >= NumDBs {
+		return fmt.Errorf("%w: bad db index", ErrBadEffects)
+	}
+	cmd, msg := Resolve(args)
+	if msg != "" {
+		return fmt.Errorf("%w: %s", ErrBadEffects, msg)
+	}
+	if cmd.Handler == nil {
+		return fmt.Errorf("%w: command %q cannot be replayed", ErrBadEffects, args[0])
+	}
+	c := &r.c
+	c.Now = now
+	c.DB = r.ks.dbs[db]
+	c.Args = args
+	c.Cmd = cmd
+	r.w.Reset()
+	cmd.Handler(c)
+	if len(r.w.Buf) > 0 && r.w.Buf[0] == '-' {
+		return fmt.Errorf("keyspace: replay of %s: %s", cmd.Name, trimCRLF(r.w.Buf[1:]))
+	}
+	return nil
 }
 
 func trimCRLF(b []byte) string {

@@ -79,6 +79,8 @@ type Node struct {
 	streamDB int   // the database the primary's stream has selected
 
 	streaming atomic.Bool // role primary and backlog active: Commit encodes
+	// innerLogs: the wrapped engine records effects itself (wal, tiered), so a replica commits to it
+	innerLogs bool
 
 	appliedLSN atomic.Uint64 // last primary LSN applied (replica), or last LSN committed (primary)
 	stats      struct {
@@ -103,7 +105,8 @@ func New(e engines.Engine, cfg Config) *Node {
 		logf = func(string, ...any) {}
 	}
 	n := &Node{Engine: e, ks: e.Keyspace(), cfg: cfg, logf: logf, replid: newReplID(), replid2: zeroID,
-		secondOff: -1, selDB: -1, feeds: map[*Feed]struct{}{}, cron: make(chan struct{})}
+		secondOff: -1, selDB: -1, feeds: map[*Feed]struct{}{}, cron: make(chan struct{}),
+		innerLogs: e.Keyspace().RecordEffects}
 	n.cronWG.Add(1)
 	go n.runCron()
 	return n

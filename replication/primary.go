@@ -25,6 +25,9 @@ type Feed struct {
 	port int
 	id   int64 // order of arrival
 
+	// pre is written before out: the full sync reply and payload (owned by ServeFeed once registered).
+	pre [][]byte
+
 	mu      sync.Mutex
 	out     []byte
 	closed  bool
@@ -117,19 +120,19 @@ func (n *Node) StartSync(replid string, offset int64, legacy bool, ip string, po
 	}
 	n.stats.syncFull.Add(1)
 	start := time.Now()
-	payload, keys, err := n.fullSyncPayload()
+	chunks, size, keys, err := n.fullSyncPayload()
 	if err != nil {
 		return nil, fmt.Errorf("replication: full sync payload: %w", err)
 	}
 	off := n.offsetLocked()
-	var out []byte
+	var head []byte
 	if !legacy {
-		out = append(out, "+FULLRESYNC "+n.replid+" "+strconv.FormatInt(off, 10)+"\r\n"...)
+		head = append(head, "+FULLRESYNC "+n.replid+" "+strconv.FormatInt(off, 10)+"\r\n"...)
 	}
-	out = append(out, '$')
-	out = strconv.AppendInt(out, int64(len(payload)), 10)
-	out = append(out, '\r', '\n')
-	f.out = append(out, payload...)
+	head = append(head, '$')
+	head = strconv.AppendInt(head, int64(size), 10)
+	head = append(head, '\r', '\n')
+	f.pre = append([][]byte{head}, chunks...)
 	if n.role == RolePrimary {
 		// The replica starts from the payload's state: the next entry must select its database.
 		n.selDB = -1
@@ -139,28 +142,33 @@ func (n *Node) StartSync(replid string, offset int64, legacy bool, ip string, po
 	n.stats.fullSyncKeys.Store(int64(keys))
 	n.feeds[f] = struct{}{}
 	n.logf("replication: full resynchronization of replica %s:%d at offset %d: %d keys, %d bytes, keyspace locked for %s",
-		ip, port, off, keys, len(payload), pause.Round(time.Microsecond))
+		ip, port, off, keys, size, pause.Round(time.Microsecond))
 	return f, nil
 }
 
+// payloadChunk is the size of the buffers a full sync payload is built in (no copying as it grows).
+const payloadChunk = 4 << 20
+
 // fullSyncPayload serializes the keyspace as a stream of effects (Keyspace.Mu held): the primary's LSN
 // marker, FLUSHALL, then per database SELECT and RESTORE key ttl payload REPLACE ABSTTL for every live key.
-func (n *Node) fullSyncPayload() ([]byte, int, error) {
+// It returns the payload in chunks, its total size and the number of keys.
+func (n *Node) fullSyncPayload() (chunks [][]byte, size, keys int, err error) {
 	now := keyspace.Now()
 	lsn := n.appliedLSN.Load()
-	if n.ks.TrackLSN && n.ks.NextLSN > 0 {
+	if n.role == RolePrimary && n.ks.TrackLSN && n.ks.NextLSN > 0 {
 		lsn = n.ks.NextLSN - 1
 	}
-	if n.role == RoleReplica {
-		lsn = n.appliedLSN.Load()
+	b := make([]byte, 0, payloadChunk)
+	next := func() {
+		if len(b) >= payloadChunk-64<<10 {
+			chunks = append(chunks, b)
+			size += len(b)
+			b = make([]byte, 0, payloadChunk)
+		}
 	}
-	var b []byte
 	b = appendCommandStrings(b, "REPLCONF", "KVLAB-META", strconv.FormatUint(lsn, 10), strconv.FormatInt(now, 10))
 	b = appendCommandStrings(b, "FLUSHALL")
-	keys := 0
 	var dump []byte
-	var ttl [20]byte
-	var err error
 	for i := 0; i < keyspace.NumDBs; i++ {
 		db := n.ks.DB(i)
 		if db.Len() == 0 {
@@ -176,15 +184,37 @@ func (n *Node) fullSyncPayload() ([]byte, int, error) {
 				err = fmt.Errorf("db %d key %q: %w", i, key, err)
 				return false
 			}
-			b = appendCommand(b, argRESTORE, []byte(key), strconv.AppendInt(ttl[:0], o.ExpireAt, 10), dump, argREPLACE, argABSTTL)
+			b = appendRestore(b, key, o.ExpireAt, dump)
 			keys++
+			next()
 			return true
 		})
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
 	}
-	return b, keys, nil
+	chunks = append(chunks, b)
+	size += len(b)
+	return chunks, size, keys, nil
+}
+
+// appendRestore appends RESTORE key ttl dump REPLACE ABSTTL without converting the key.
+func appendRestore(b []byte, key string, ttl int64, dump []byte) []byte {
+	b = append(b, "*6\r\n$7\r\nRESTORE\r\n$"...)
+	b = strconv.AppendInt(b, int64(len(key)), 10)
+	b = append(b, '\r', '\n')
+	b = append(b, key...)
+	var t [20]byte
+	ts := strconv.AppendInt(t[:0], ttl, 10)
+	b = append(b, "\r\n$"...)
+	b = strconv.AppendInt(b, int64(len(ts)), 10)
+	b = append(b, '\r', '\n')
+	b = append(b, ts...)
+	b = append(b, "\r\n$"...)
+	b = strconv.AppendInt(b, int64(len(dump)), 10)
+	b = append(b, '\r', '\n')
+	b = append(b, dump...)
+	return append(b, "\r\n$7\r\nREPLACE\r\n$6\r\nABSTTL\r\n"...)
 }
 
 var (
@@ -216,6 +246,16 @@ func (n *Node) ServeFeed(f *Feed, nc net.Conn, readCmd func() ([][]byte, error))
 		}
 	}()
 	var buf []byte
+	for i, p := range f.pre {
+		nc.SetWriteDeadline(time.Now().Add(60 * time.Second))
+		if _, err := nc.Write(p); err != nil {
+			n.logf("replication: replica %s:%d: sending the full sync payload: %v; dropping it (it reconnects and resynchronizes)", f.ip, f.port, err)
+			f.close()
+			break
+		}
+		f.pre[i] = nil
+	}
+	f.pre = nil
 	for {
 		f.mu.Lock()
 		closed := f.closed

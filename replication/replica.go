@@ -2,7 +2,6 @@ package replication
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -312,9 +311,18 @@ func (l *link) loadFullSync(br *bufio.Reader, replid string, moff int64) error {
 		return fmt.Errorf("full sync: read %d-byte payload: %w", size, err)
 	}
 	l.lastIO.Store(time.Now().UnixMilli())
+	if err := n.loadPayload(payload, replid, moff); err != nil {
+		return err
+	}
+	l.readOff.Store(moff)
+	return nil
+}
+
+// loadPayload replaces the data set with a full sync payload taken at stream offset moff of history
+// replid. It holds the keyspace lock throughout (the replica answers nobody while it loads) and commits
+// the effects to the engine in records of about 1 MB.
+func (n *Node) loadPayload(payload []byte, replid string, moff int64) error {
 	start := time.Now()
-	cr := cmdReader{r: bufio.NewReaderSize(bytes.NewReader(payload), 64<<10)}
-	payload = nil
 	var eff keyspace.Effects
 	db, keys := 0, 0
 	now := keyspace.Now()
@@ -322,12 +330,11 @@ func (l *link) loadFullSync(br *bufio.Reader, replid string, moff int64) error {
 	ks := n.ks
 	ks.Mu.Lock()
 	defer ks.Mu.Unlock()
-	flush := func() error {
+	rp := ks.NewReplayer()
+	applyErrs := 0
+	commit := func() error {
 		if eff.N == 0 {
 			return nil
-		}
-		if err := ks.ApplyEffects(eff.Buf, now); err != nil {
-			return fmt.Errorf("full sync: apply: %w", err)
 		}
 		if _, err := n.Engine.Commit(&eff, now); err != nil {
 			return fmt.Errorf("full sync: commit to the engine: %w", err)
@@ -335,14 +342,15 @@ func (l *link) loadFullSync(br *bufio.Reader, replid string, moff int64) error {
 		eff.Reset()
 		return nil
 	}
-	for {
-		args, _, err := cr.next()
-		if err == io.EOF {
-			break
-		}
+	var args [][]byte
+	for p := 0; p < len(payload); {
+		var used int
+		var err error
+		args, used, err = parseCommand(payload[p:], args)
 		if err != nil {
-			return fmt.Errorf("full sync: payload: %w", err)
+			return fmt.Errorf("full sync: payload offset %d: %w", p, err)
 		}
+		p += used
 		switch {
 		case equalFoldStr(args[0], "replconf") && len(args) == 4 && equalFoldStr(args[1], "kvlab-meta"):
 			lsn, _ = strconv.ParseUint(string(args[2]), 10, 64)
@@ -356,15 +364,23 @@ func (l *link) loadFullSync(br *bufio.Reader, replid string, moff int64) error {
 			if equalFoldStr(args[0], "restore") {
 				keys++
 			}
-			eff.Add(db, args...)
-			if len(eff.Buf) >= 1<<20 {
-				if err := flush(); err != nil {
-					return err
+			if err := rp.Apply(db, args, now); err != nil {
+				n.stats.applyErrors.Add(1)
+				if applyErrs++; applyErrs <= 3 {
+					n.logf("replication: full sync: %v", err)
+				}
+			}
+			if n.innerLogs {
+				eff.Add(db, args...)
+				if len(eff.Buf) >= 1<<20 {
+					if err := commit(); err != nil {
+						return err
+					}
 				}
 			}
 		}
 	}
-	if err := flush(); err != nil {
+	if err := commit(); err != nil {
 		return err
 	}
 	n.mu.Lock()
@@ -379,12 +395,11 @@ func (l *link) loadFullSync(br *bufio.Reader, replid string, moff int64) error {
 	ks.RecordEffects = true
 	n.mu.Unlock()
 	n.appliedLSN.Store(lsn)
-	l.readOff.Store(moff)
 	n.stats.syncFull.Add(1)
 	n.stats.loadMS.Store(time.Since(start).Milliseconds())
 	n.stats.loadKeys.Store(int64(keys))
-	n.logf("replication: full sync from %s:%d loaded: %d keys in %s, offset %d, primary LSN %d",
-		l.host, l.port, keys, time.Since(start).Round(time.Millisecond), moff, lsn)
+	n.logf("replication: full sync loaded: %d keys in %s, offset %d, primary LSN %d",
+		keys, time.Since(start).Round(time.Millisecond), moff, lsn)
 	return nil
 }
 

@@ -107,3 +107,66 @@ func clip(b []byte) string {
 	}
 	return string(b)
 }
+
+// parseCommand parses one RESP multibulk command at the start of buf without copying: the arguments
+// (appended to args[:0]) alias buf. It returns the bytes consumed; io.ErrUnexpectedEOF when buf ends
+// inside the command.
+func parseCommand(buf []byte, args [][]byte) ([][]byte, int, error) {
+	args = args[:0]
+	n, p, err := parseHeader(buf, 0, '*')
+	if err != nil {
+		return args, 0, err
+	}
+	if n <= 0 || n > 1<<20 {
+		return args, 0, fmt.Errorf("%w: bad argument count %d", errProtocol, n)
+	}
+	for i := 0; i < n; i++ {
+		var l int
+		l, p, err = parseHeader(buf, p, '$')
+		if err != nil {
+			return args, 0, err
+		}
+		if l < 0 || l > maxStreamArg {
+			return args, 0, fmt.Errorf("%w: bad bulk length %d", errProtocol, l)
+		}
+		if p+l+2 > len(buf) {
+			return args, 0, io.ErrUnexpectedEOF
+		}
+		args = append(args, buf[p:p+l:p+l])
+		p += l + 2
+	}
+	return args, p, nil
+}
+
+// parseHeader parses "<kind><integer>\r\n" at buf[p:] and returns the integer and the position after it.
+func parseHeader(buf []byte, p int, kind byte) (int, int, error) {
+	if p >= len(buf) {
+		return 0, p, io.ErrUnexpectedEOF
+	}
+	if buf[p] != kind {
+		return 0, p, fmt.Errorf("%w: expected %q at offset %d, got %q", errProtocol, kind, p, buf[p])
+	}
+	v, neg := 0, false
+	p++
+	if p < len(buf) && buf[p] == '-' {
+		neg = true
+		p++
+	}
+	start := p
+	for ; p < len(buf) && buf[p] >= '0' && buf[p] <= '9'; p++ {
+		v = v*10 + int(buf[p]-'0')
+		if v > 1<<40 {
+			return 0, p, fmt.Errorf("%w: number too large", errProtocol)
+		}
+	}
+	if p+1 >= len(buf) {
+		return 0, p, io.ErrUnexpectedEOF
+	}
+	if p == start || buf[p] != '\r' || buf[p+1] != '\n' {
+		return 0, p, fmt.Errorf("%w: bad header at offset %d", errProtocol, start-1)
+	}
+	if neg {
+		v = -v
+	}
+	return v, p + 2, nil
+}

@@ -23,7 +23,13 @@ func (w testLog) Write(p []byte) (int, error) {
 
 func startInProc(t *testing.T, engine string, repl server.ReplicationConfig) *server.Server {
 	t.Helper()
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Engine: engine, Dir: t.TempDir(), Log: testLog{t}, Replication: repl})
+	cfg := server.Config{Addr: "127.0.0.1:0", Engine: engine, Dir: t.TempDir(), Log: testLog{t}, Replication: repl}
+	if engine == "tiered" {
+		// A one-byte budget moves every value to disk: full syncs and the stream meet cold values.
+		cfg.MaxMemory = 1
+		cfg.EngineOptions = map[string]string{"tier-min-value": "1"}
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +43,7 @@ func startInProc(t *testing.T, engine string, repl server.ReplicationConfig) *se
 // TestInProcessConcurrent runs primary and replica in this process (so -race sees both sides) with
 // concurrent writers, a killed link in the middle, a small backlog, and promotion.
 func TestInProcessConcurrent(t *testing.T) {
-	for _, engine := range []string{"memory", "wal"} {
+	for _, engine := range []string{"memory", "wal", "tiered"} {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
 			p := startInProc(t, engine, server.ReplicationConfig{BacklogSize: 64 << 10})
@@ -74,6 +80,23 @@ func TestInProcessConcurrent(t *testing.T) {
 			if a, b := fmt.Sprint(pc.HGetAll(ctx, "h").Val()), fmt.Sprint(rc.HGetAll(ctx, "h").Val()); a != b {
 				t.Fatalf("hash differs")
 			}
+			// A replica of the replica (chained) gets the data set, then the stream in the right database.
+			sub := startInProc(t, engine, server.ReplicationConfig{ReplicaOf: r.Addr()})
+			sc := client(t, sub.Addr())
+			p5 := redis.NewClient(&redis.Options{Addr: p.Addr(), DB: 5})
+			defer p5.Close()
+			p5.Set(ctx, "in5", "yes", 0)
+			pc.Set(ctx, "in0", "yes", 0)
+			waitSynced(t, pc, rc)
+			waitSynced(t, rc, sc)
+			if sc.Get(ctx, "k1").Val() != pc.Get(ctx, "k1").Val() || sc.Get(ctx, "in0").Val() != "yes" || sc.Exists(ctx, "in5").Val() != 0 {
+				t.Fatalf("sub-replica: k1=%q in0=%q in5 exists=%d", sc.Get(ctx, "k1").Val(), sc.Get(ctx, "in0").Val(), sc.Exists(ctx, "in5").Val())
+			}
+			s5 := redis.NewClient(&redis.Options{Addr: sub.Addr(), DB: 5})
+			defer s5.Close()
+			if s5.Get(ctx, "in5").Val() != "yes" {
+				t.Fatalf("sub-replica lacks db 5's key")
+			}
 			if n := pc.Wait(ctx, 1, 2*time.Second).Val(); n != 1 {
 				t.Fatalf("WAIT = %d", n)
 			}
@@ -94,5 +117,3 @@ func TestInProcessConcurrent(t *testing.T) {
 		})
 	}
 }
-
-var _ = redis.Nil

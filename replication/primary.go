@@ -193,6 +193,11 @@ func (n *Node) fullSyncPayload() (chunks [][]byte, size, keys int, err error) {
 			return nil, 0, 0, err
 		}
 	}
+	if n.role == RoleReplica {
+		// A replica passes its primary's stream on unchanged, which continues in the database it last
+		// selected: the payload leaves the sub-replica there.
+		b = appendCommandStrings(b, "SELECT", strconv.Itoa(n.streamDB))
+	}
 	chunks = append(chunks, b)
 	size += len(b)
 	return chunks, size, keys, nil

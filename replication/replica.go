@@ -61,7 +61,7 @@ func (n *Node) Follow(host string, port int) (already bool) {
 	if n.role == RolePrimary {
 		// Keep the history: a PSYNC from here continues it if the new primary has it (PSYNC2).
 		n.reploff = n.bl.end
-		n.streamDB = -1
+		n.streamDB = 0 // the new primary's stream selects its database before its first entry
 	}
 	n.role = RoleReplica
 	n.streaming.Store(false)
@@ -389,7 +389,7 @@ func (n *Node) loadPayload(payload []byte, replid string, moff int64) error {
 	}
 	n.replid, n.replid2, n.secondOff = replid, zeroID, -1
 	n.reploff = moff
-	n.streamDB = 0
+	n.streamDB = db // the payload ends with the database the stream has selected
 	n.active = true
 	n.bl = newBacklog(n.cfg.BacklogSize, moff)
 	ks.RecordEffects = true

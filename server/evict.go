@@ -105,6 +105,9 @@ func (s *Server) sampleMemory() {
 // evictIfNeeded evicts keys by the policy while memory is over the limit (keyspace lock held). It reports
 // whether memory is still over the limit.
 func (s *Server) evictIfNeeded() bool {
+	if s.repl.IsReplica() {
+		return false // a replica mirrors its primary and ignores maxmemory (Redis's replica-ignore-maxmemory yes)
+	}
 	limit := s.set.maxMemory.Load()
 	used := s.usedForEviction()
 	budgeter, tiering := s.base.(engines.Budgeter)

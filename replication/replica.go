@@ -409,32 +409,52 @@ type streamCmd struct {
 	raw  []byte
 }
 
-// applyStream reads the live stream and applies it, batching every command already received under one
-// acquisition of the keyspace lock.
+// applyStream reads the live stream and applies it: every command already received is parsed in place
+// (no copy, no allocation per command) and applied under one acquisition of the keyspace lock.
 func (l *link) applyStream(br *bufio.Reader) error {
-	cr := cmdReader{r: br}
+	buf := make([]byte, 256<<10)
+	r, w := 0, 0
 	var batch []streamCmd
-	st := &applyState{}
+	var arena [][]byte
+	st := &applyState{rp: l.n.ks.NewReplayer()}
 	for {
-		args, raw, err := cr.next()
-		if err != nil {
+		if r > 0 && r == w {
+			r, w = 0, 0
+		}
+		if w == len(buf) {
+			if r > 0 {
+				w = copy(buf, buf[r:w])
+				r = 0
+			} else {
+				buf = append(buf, make([]byte, len(buf))...) // one command larger than the buffer
+			}
+		}
+		m, err := br.Read(buf[w:])
+		if m == 0 && err != nil {
 			return fmt.Errorf("stream: %w", err)
 		}
+		w += m
 		l.lastIO.Store(time.Now().UnixMilli())
-		l.readOff.Add(int64(len(raw)))
-		batch = append(batch[:0], streamCmd{args, raw})
-		size := len(raw)
-		for br.Buffered() > 0 && size < 4<<20 && len(batch) < 10000 {
-			args, raw, err := cr.next()
+		batch, arena = batch[:0], arena[:0]
+		for r < w {
+			args, used, err := parseCommand(buf[r:w], arena[len(arena):])
+			if err == io.ErrUnexpectedEOF {
+				break
+			}
 			if err != nil {
 				l.applyBatch(batch, st)
 				return fmt.Errorf("stream: %w", err)
 			}
-			l.readOff.Add(int64(len(raw)))
-			batch = append(batch, streamCmd{args, raw})
-			size += len(raw)
+			// args was built in arena's spare capacity when it fitted (then this copies it onto itself).
+			arena = append(arena, args...)
+			args = arena[len(arena)-len(args):]
+			batch = append(batch, streamCmd{args: args, raw: buf[r : r+used]})
+			r += used
+			l.readOff.Add(int64(used))
 		}
-		l.applyBatch(batch, st)
+		if len(batch) > 0 {
+			l.applyBatch(batch, st)
+		}
 	}
 }
 
@@ -446,6 +466,9 @@ type applyState struct {
 	meta     bool
 	inMulti  bool
 	eff      keyspace.Effects
+	rp       *keyspace.Replayer
+	db       int // database of the single command in args (when eff is not used)
+	args     [][]byte
 }
 
 func (l *link) applyBatch(batch []streamCmd, st *applyState) {
@@ -495,8 +518,9 @@ func (l *link) applyBatch(batch []streamCmd, st *applyState) {
 				complete = false
 			} else {
 				st.eff.Reset()
-				st.eff.Add(n.streamDB, args...)
+				st.db, st.args = n.streamDB, args
 				l.applyUnit(st)
+				st.args = nil
 			}
 		}
 		if complete {
@@ -510,21 +534,31 @@ func (l *link) applyBatch(batch []streamCmd, st *applyState) {
 	}
 }
 
-// applyUnit applies the collected effects (Keyspace.Mu and Node.mu held) and commits them to the engine.
+// applyUnit applies one unit (Keyspace.Mu and Node.mu held): the single command in st.args, or the
+// effects of a MULTI/EXEC block collected in st.eff; and commits it to the engine when the engine logs.
 func (l *link) applyUnit(st *applyState) {
 	n := l.n
 	now := st.metaTime
 	if now == 0 {
 		now = keyspace.Now()
 	}
-	if st.eff.N > 0 {
-		if err := n.ks.ApplyEffects(st.eff.Buf, now); err != nil {
-			n.stats.applyErrors.Add(1)
-			if time.Since(l.applyErrAt) > time.Second {
-				l.applyErrAt = time.Now()
-				n.logf("replication: applying the primary's stream: %v (the replica may have diverged; REPLICAOF NO ONE then REPLICAOF again forces a full sync)", err)
-			}
+	var err error
+	if st.args != nil {
+		err = st.rp.Apply(st.db, st.args, now)
+		if n.innerLogs {
+			st.eff.Add(st.db, st.args...)
 		}
+	} else if st.eff.N > 0 {
+		err = keyspace.DecodeEffects(st.eff.Buf, func(db int, args [][]byte) error { return st.rp.Apply(db, args, now) })
+	}
+	if err != nil {
+		n.stats.applyErrors.Add(1)
+		if time.Since(l.applyErrAt) > time.Second {
+			l.applyErrAt = time.Now()
+			n.logf("replication: applying the primary's stream: %v (the replica may have diverged; REPLICAOF NO ONE then REPLICAOF again forces a full sync)", err)
+		}
+	}
+	if n.innerLogs && st.eff.N > 0 {
 		if _, err := n.Engine.Commit(&st.eff, now); err != nil {
 			n.logf("replication: commit to the engine: %v", err)
 		}

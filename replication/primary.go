@@ -237,6 +237,7 @@ func (n *Node) ServeFeed(f *Feed, nc net.Conn, readCmd func() ([][]byte, error))
 		defer close(readDone)
 		defer f.close()
 		for {
+			nc.SetReadDeadline(time.Now().Add(replTimeout)) // the replica acknowledges every second
 			args, err := readCmd()
 			if err != nil {
 				return

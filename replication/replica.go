@@ -15,6 +15,10 @@ import (
 	"github.com/kvlab/kvlab/keyspace"
 )
 
+// replTimeout is how long either side of a link waits for the other before giving it up (Redis's
+// repl-timeout): the primary pings every 10 s, the replica acknowledges every second.
+const replTimeout = 60 * time.Second
+
 // Link states (ROLE's names).
 const (
 	linkConnect int32 = iota
@@ -244,7 +248,7 @@ func (l *link) session() error {
 	var ackWG sync.WaitGroup
 	ackWG.Add(1)
 	go func() { defer ackWG.Done(); l.sendAcks(nc, ackStop) }()
-	err = l.applyStream(br)
+	err = l.applyStream(nc, br)
 	close(ackStop)
 	ackWG.Wait()
 	if l.stopped() {
@@ -411,7 +415,7 @@ type streamCmd struct {
 
 // applyStream reads the live stream and applies it: every command already received is parsed in place
 // (no copy, no allocation per command) and applied under one acquisition of the keyspace lock.
-func (l *link) applyStream(br *bufio.Reader) error {
+func (l *link) applyStream(nc net.Conn, br *bufio.Reader) error {
 	buf := make([]byte, 256<<10)
 	r, w := 0, 0
 	var batch []streamCmd
@@ -429,6 +433,8 @@ func (l *link) applyStream(br *bufio.Reader) error {
 				buf = append(buf, make([]byte, len(buf))...) // one command larger than the buffer
 			}
 		}
+		// The primary pings every 10 s: a minute of silence means it is gone (Redis's repl-timeout).
+		nc.SetReadDeadline(time.Now().Add(replTimeout))
 		m, err := br.Read(buf[w:])
 		if m == 0 && err != nil {
 			return fmt.Errorf("stream: %w", err)

@@ -34,7 +34,7 @@ func init() {
 	nm := keyspace.FlagNoMulti
 	g := "server"
 	replicaof := func(name, since string) *keyspace.Command {
-		return &keyspace.Command{Name: name, Arity: 3, Flags: adm | ns | st | nm, Group: "server", Summary: "Configures a server as replica of another, or promotes it to a primary.", Since: since, Handler: cmdReplicaOf}
+		return &keyspace.Command{Name: name, Arity: 3, Flags: adm | ns | st, Group: "server", Summary: "Configures a server as replica of another, or promotes it to a primary.", Since: since, Handler: cmdReplicaOf}
 	}
 	keyspace.Register(
 		replicaof("replicaof", "5.0.0"),
@@ -102,6 +102,11 @@ func refuseWritesOnReplica(c *conn, cmd *keyspace.Command, msg string, args [][]
 
 func cmdReplicaOf(x *keyspace.Ctx) {
 	c := connOf(x)
+	if x.InMulti {
+		// It stops and starts the link, which needs the keyspace lock EXEC holds.
+		x.Error("ERR Command not allowed inside a transaction")
+		return
+	}
 	if keyspace.EqualFold(x.Args[1], "no") && keyspace.EqualFold(x.Args[2], "one") {
 		c.later = func(w *resp.Writer) {
 			if err := c.s.repl.Promote(""); err != nil {

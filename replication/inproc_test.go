@@ -117,3 +117,40 @@ func TestInProcessConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// TestBacklogOverflowFullResync: a replica that misses more than the backlog holds resynchronizes fully
+// (sync_partial_err, then sync_full), and ends with the primary's data; WAIT times out without replicas.
+func TestBacklogOverflowFullResync(t *testing.T) {
+	ctx := context.Background()
+	p := startInProc(t, "memory", server.ReplicationConfig{BacklogSize: 16 << 10})
+	pc := client(t, p.Addr())
+	if n := pc.Wait(ctx, 1, 50*time.Millisecond).Val(); n != 0 {
+		t.Fatalf("WAIT without replicas = %d", n)
+	}
+	r := startInProc(t, "memory", server.ReplicationConfig{ReplicaOf: p.Addr()})
+	rc := client(t, r.Addr())
+	pc.Set(ctx, "a", "1", 0)
+	waitSynced(t, pc, rc)
+	// Detach the replica (REPLICAOF to a closed port), write more than the backlog, re-attach.
+	rc.Do(ctx, "REPLICAOF", "127.0.0.1", "1")
+	for i := 0; i < 500; i++ {
+		pc.Set(ctx, fmt.Sprintf("k%d", i), strings.Repeat("x", 100), 0)
+	}
+	rc.Do(ctx, "REPLICAOF", "127.0.0.1", strings.Split(p.Addr(), ":")[1])
+	waitSynced(t, pc, rc)
+	st := info(t, pc, "stats")
+	if st["sync_full"] != "2" || st["sync_partial_err"] != "1" {
+		t.Fatalf("sync_full=%s sync_partial_err=%s, want 2 and 1", st["sync_full"], st["sync_partial_err"])
+	}
+	if n := rc.DBSize(ctx).Val(); n != 501 {
+		t.Fatalf("replica has %d keys, want 501", n)
+	}
+	// A short detachment continues from the backlog.
+	rc.Do(ctx, "REPLICAOF", "127.0.0.1", "1")
+	pc.Set(ctx, "b", "2", 0)
+	rc.Do(ctx, "REPLICAOF", "127.0.0.1", strings.Split(p.Addr(), ":")[1])
+	waitSynced(t, pc, rc)
+	if st := info(t, pc, "stats"); st["sync_partial_ok"] != "1" || rc.Get(ctx, "b").Val() != "2" {
+		t.Fatalf("short detachment: sync_partial_ok=%s b=%q", st["sync_partial_ok"], rc.Get(ctx, "b").Val())
+	}
+}

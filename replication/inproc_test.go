@@ -145,12 +145,18 @@ func TestBacklogOverflowFullResync(t *testing.T) {
 	if n := rc.DBSize(ctx).Val(); n != 501 {
 		t.Fatalf("replica has %d keys, want 501", n)
 	}
+	// CLIENT KILL TYPE master on the replica drops its link, which continues from the backlog.
+	if n := rc.Do(ctx, "CLIENT", "KILL", "TYPE", "master").Val(); fmt.Sprint(n) != "1" {
+		t.Fatalf("CLIENT KILL TYPE master = %v", n)
+	}
+	pc.Set(ctx, "c", "3", 0)
+	waitSynced(t, pc, rc)
 	// A short detachment continues from the backlog.
 	rc.Do(ctx, "REPLICAOF", "127.0.0.1", "1")
 	pc.Set(ctx, "b", "2", 0)
 	rc.Do(ctx, "REPLICAOF", "127.0.0.1", strings.Split(p.Addr(), ":")[1])
 	waitSynced(t, pc, rc)
-	if st := info(t, pc, "stats"); st["sync_partial_ok"] != "1" || rc.Get(ctx, "b").Val() != "2" {
+	if st := info(t, pc, "stats"); st["sync_partial_ok"] != "2" || rc.Get(ctx, "b").Val() != "2" || rc.Get(ctx, "c").Val() != "3" {
 		t.Fatalf("short detachment: sync_partial_ok=%s b=%q", st["sync_partial_ok"], rc.Get(ctx, "b").Val())
 	}
 }

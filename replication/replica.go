@@ -575,3 +575,21 @@ func (l *link) applyUnit(st *applyState) {
 	st.meta, st.metaLSN = false, 0
 	st.eff.Reset()
 }
+
+// DropLink closes the connection to the primary, if one is open (CLIENT KILL TYPE master); the link
+// reconnects and continues from its offset. It reports whether a connection was closed.
+func (n *Node) DropLink() bool {
+	n.mu.Lock()
+	l := n.link
+	n.mu.Unlock()
+	if l == nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.nc == nil || l.state.Load() == linkConnect {
+		return false
+	}
+	l.nc.Close()
+	return true
+}

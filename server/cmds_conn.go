@@ -434,6 +434,9 @@ func cmdClientKill(x *keyspace.Ctx) {
 		}
 	}
 	var n int64
+	if typ == "master" && id < 0 && addr == "" && laddr == "" && user == "" && self.s.repl.DropLink() {
+		n++ // the replication link to the primary (it reconnects and continues)
+	}
 	for _, c := range self.s.clientsSorted() {
 		if (id > 0 && c.id != id) || (addr != "" && c.nc.RemoteAddr().String() != addr) ||
 			(laddr != "" && c.nc.LocalAddr().String() != laddr) || (user != "" && c.userName() != user) ||

@@ -283,7 +283,8 @@ func (n *Node) Stats() []engines.Stat {
 	return st
 }
 
-// SyncStats returns INFO stats' sync_full, sync_partial_ok and sync_partial_err.
+// SyncStats returns INFO stats' sync_full, sync_partial_ok and sync_partial_err: the synchronizations this
+// node served as a primary (as in Redis, a replica's own synchronizations are not counted).
 func (n *Node) SyncStats() (full, partialOK, partialErr int64) {
 	return n.stats.syncFull.Load(), n.stats.syncPartialOK.Load(), n.stats.syncPartialErr.Load()
 }

@@ -236,7 +236,6 @@ func (l *link) session() error {
 		}
 		n.mu.Unlock()
 		n.ks.Mu.Unlock()
-		n.stats.syncPartialOK.Add(1)
 		n.logf("replication: partial resynchronization with %s:%d from offset %d", l.host, l.port, off)
 	default:
 		return fmt.Errorf("PSYNC: %s", strings.TrimPrefix(r, "-"))
@@ -399,7 +398,6 @@ func (n *Node) loadPayload(payload []byte, replid string, moff int64) error {
 	ks.RecordEffects = true
 	n.mu.Unlock()
 	n.appliedLSN.Store(lsn)
-	n.stats.syncFull.Add(1)
 	n.stats.loadMS.Store(time.Since(start).Milliseconds())
 	n.stats.loadKeys.Store(int64(keys))
 	n.logf("replication: full sync loaded: %d keys in %s, offset %d, primary LSN %d",

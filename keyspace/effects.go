@@ -52,32 +52,38 @@ var ErrBadEffects = errors.New("keyspace: malformed effects record")
 
 // DecodeEffects calls fn for each effect in buf. The args slices alias buf.
 func DecodeEffects(buf []byte, fn func(db int, args [][]byte) error) error {
-	var args [][]byte
+	_, err := DecodeEffectsReuse(buf, nil, fn)
+	return err
+}
+
+// DecodeEffectsReuse is DecodeEffects building each effect's argument list in args (which it returns,
+// grown, for the next call): hot paths reuse one and decode without allocating.
+func DecodeEffectsReuse(buf []byte, args [][]byte, fn func(db int, args [][]byte) error) ([][]byte, error) {
 	for len(buf) > 0 {
 		db, n := binary.Uvarint(buf)
 		if n <= 0 || db >= NumDBs {
-			return fmt.Errorf("%w: bad db index", ErrBadEffects)
+			return args, fmt.Errorf("%w: bad db index", ErrBadEffects)
 		}
 		buf = buf[n:]
 		argc, n := binary.Uvarint(buf)
 		if n <= 0 || argc == 0 || argc > uint64(len(buf)) {
-			return fmt.Errorf("%w: bad argument count", ErrBadEffects)
+			return args, fmt.Errorf("%w: bad argument count", ErrBadEffects)
 		}
 		buf = buf[n:]
 		args = args[:0]
 		for i := uint64(0); i < argc; i++ {
 			l, n := binary.Uvarint(buf)
 			if n <= 0 || l > uint64(len(buf)-n) {
-				return fmt.Errorf("%w: bad argument length", ErrBadEffects)
+				return args, fmt.Errorf("%w: bad argument length", ErrBadEffects)
 			}
 			args = append(args, buf[n:n+int(l)])
 			buf = buf[n+int(l):]
 		}
 		if err := fn(int(db), args); err != nil {
-			return err
+			return args, err
 		}
 	}
-	return nil
+	return args, nil
 }
 
 // Propagate records the command being executed, unchanged, as its own effect (for deterministic commands).

@@ -70,6 +70,7 @@ type Node struct {
 	metaTime  int64
 	feeds     map[*Feed]struct{}
 	scratch   []byte
+	decArgs   [][]byte
 	lastPing  time.Time
 	// replica side: the followed primary, the link, and the stream position the link resumes from.
 	host     string
@@ -190,7 +191,7 @@ func (n *Node) encodeLocked(eff *keyspace.Effects, now int64, lsn uint64) {
 	if multi {
 		b = appendCommand(b, argMULTI)
 	}
-	keyspace.DecodeEffects(eff.Buf, func(db int, args [][]byte) error {
+	n.decArgs, _ = keyspace.DecodeEffectsReuse(eff.Buf, n.decArgs, func(db int, args [][]byte) error {
 		if db != n.selDB {
 			var d [4]byte
 			b = appendCommand(b, argSELECT, strconv.AppendInt(d[:0], int64(db), 10))

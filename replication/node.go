@@ -421,6 +421,13 @@ func (n *Node) WaitReplicas(ctx context.Context, offset int64, numReplicas int, 
 	}
 }
 
+// BacklogBytes returns the memory the backlog holds (INFO memory's mem_replication_backlog).
+func (n *Node) BacklogBytes() int64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return int64(len(n.bl.buf))
+}
+
 // MasterAddr returns the followed primary as host:port ("" on a primary).
 func (n *Node) MasterAddr() string {
 	n.mu.Lock()

@@ -185,7 +185,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 			w("mem_fragmentation_bytes", r-int64(heap))
 		}
 		w("mem_not_counted_for_evict", 0)
-		w("mem_replication_backlog", 0)
+		w("mem_replication_backlog", s.repl.BacklogBytes())
 		w("mem_clients_slaves", 0)
 		w("mem_clients_normal", 0)
 		w("mem_aof_buffer", 0)

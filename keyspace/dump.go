@@ -19,8 +19,43 @@ import (
 // DumpVersion is the payload format version DUMP writes (0x4B01: 'K' for kvlab, format 1).
 const DumpVersion = 0x4B01
 
-// crcJones is Redis's CRC-64 (Jones polynomial, reflected), the checksum of DUMP payloads.
-var crcJones = crc64.MakeTable(0x95AC9329AC4BC9B5)
+// crcJones is Redis's CRC-64 (Jones polynomial, reflected), the checksum of DUMP payloads. hash/crc64
+// runs byte by byte for polynomials other than ISO and ECMA, so checksum uses slicing-by-8 tables built
+// from it (a full sync checksums every value of the data set).
+var (
+	crcJones  = crc64.MakeTable(0x95AC9329AC4BC9B5)
+	crcJones8 = makeSlicing8(crcJones)
+)
+
+func makeSlicing8(t *crc64.Table) *[8]crc64.Table {
+	var s [8]crc64.Table
+	s[0] = *t
+	for i := 0; i < 256; i++ {
+		crc := t[i]
+		for j := 1; j < 8; j++ {
+			crc = t[crc&0xff] ^ (crc >> 8)
+			s[j][i] = crc
+		}
+	}
+	return &s
+}
+
+// checksum is Redis's crc64(0, p): CRC-64/Jones, reflected, initial value 0 and no final inversion
+// (unlike hash/crc64), computed eight bytes at a time.
+func checksum(p []byte) uint64 {
+	crc := uint64(0)
+	t := crcJones8
+	for len(p) >= 8 {
+		crc ^= binary.LittleEndian.Uint64(p)
+		crc = t[7][crc&0xff] ^ t[6][crc>>8&0xff] ^ t[5][crc>>16&0xff] ^ t[4][crc>>24&0xff] ^
+			t[3][crc>>32&0xff] ^ t[2][crc>>40&0xff] ^ t[1][crc>>48&0xff] ^ t[0][crc>>56]
+		p = p[8:]
+	}
+	for _, b := range p {
+		crc = t[0][byte(crc)^b] ^ (crc >> 8)
+	}
+	return crc
+}
 
 // AppendDump appends o's DUMP payload to dst. o must not be cold (use Lookup, which thaws).
 func AppendDump(dst []byte, o *Object) ([]byte, error) {
@@ -30,7 +65,7 @@ func AppendDump(dst []byte, o *Object) ([]byte, error) {
 		return dst[:start], err
 	}
 	dst = binary.LittleEndian.AppendUint16(dst, DumpVersion)
-	sum := crc64.Checksum(dst[start:], crcJones)
+	sum := checksum(dst[start:])
 	return binary.LittleEndian.AppendUint64(dst, sum), nil
 }
 
@@ -43,7 +78,7 @@ func VerifyDump(p []byte) ([]byte, bool) {
 	if binary.LittleEndian.Uint16(p[n:]) != DumpVersion {
 		return nil, false
 	}
-	if crc64.Checksum(p[:n+2], crcJones) != binary.LittleEndian.Uint64(p[n+2:]) {
+	if checksum(p[:n+2]) != binary.LittleEndian.Uint64(p[n+2:]) {
 		return nil, false
 	}
 	return p[:n], true

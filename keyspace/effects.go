@@ -52,32 +52,38 @@ var ErrBadEffects = errors.New("keyspace: malformed effects record")
 
 // DecodeEffects calls fn for each effect in buf. The args slices alias buf.
 func DecodeEffects(buf []byte, fn func(db int, args [][]byte) error) error {
-	var args [][]byte
+	_, err := DecodeEffectsReuse(buf, nil, fn)
+	return err
+}
+
+// DecodeEffectsReuse is DecodeEffects building each effect's argument list in args (which it returns,
+// grown, for the next call): hot paths reuse one and decode without allocating.
+func DecodeEffectsReuse(buf []byte, args [][]byte, fn func(db int, args [][]byte) error) ([][]byte, error) {
 	for len(buf) > 0 {
 		db, n := binary.Uvarint(buf)
 		if n <= 0 || db >= NumDBs {
-			return fmt.Errorf("%w: bad db index", ErrBadEffects)
+			return args, fmt.Errorf("%w: bad db index", ErrBadEffects)
 		}
 		buf = buf[n:]
 		argc, n := binary.Uvarint(buf)
 		if n <= 0 || argc == 0 || argc > uint64(len(buf)) {
-			return fmt.Errorf("%w: bad argument count", ErrBadEffects)
+			return args, fmt.Errorf("%w: bad argument count", ErrBadEffects)
 		}
 		buf = buf[n:]
 		args = args[:0]
 		for i := uint64(0); i < argc; i++ {
 			l, n := binary.Uvarint(buf)
 			if n <= 0 || l > uint64(len(buf)-n) {
-				return fmt.Errorf("%w: bad argument length", ErrBadEffects)
+				return args, fmt.Errorf("%w: bad argument length", ErrBadEffects)
 			}
 			args = append(args, buf[n:n+int(l)])
 			buf = buf[n+int(l):]
 		}
 		if err := fn(int(db), args); err != nil {
-			return err
+			return args, err
 		}
 	}
-	return nil
+	return args, nil
 }
 
 // Propagate records the command being executed, unchanged, as its own effect (for deterministic commands).
@@ -106,26 +112,49 @@ func (c *Ctx) EmitStrings(args ...string) {
 // Mu held by the caller. A handler error reply during replay means the log and the data disagree and is
 // returned as an error.
 func (ks *Keyspace) ApplyEffects(buf []byte, now int64) error {
-	var w resp.Writer
-	c := &Ctx{KS: ks, Now: now, Replay: true, W: &w}
-	return DecodeEffects(buf, func(db int, args [][]byte) error {
-		cmd, msg := Resolve(args)
-		if msg != "" {
-			return fmt.Errorf("%w: %s", ErrBadEffects, msg)
-		}
-		if cmd.Handler == nil {
-			return fmt.Errorf("%w: command %q cannot be replayed", ErrBadEffects, args[0])
-		}
-		c.DB = ks.dbs[db]
-		c.Args = args
-		c.Cmd = cmd
-		w.Reset()
-		cmd.Handler(c)
-		if len(w.Buf) > 0 && w.Buf[0] == '-' {
-			return fmt.Errorf("keyspace: replay of %s: %s", cmd.Name, trimCRLF(w.Buf[1:]))
-		}
-		return nil
-	})
+	r := ks.NewReplayer()
+	return DecodeEffects(buf, func(db int, args [][]byte) error { return r.Apply(db, args, now) })
+}
+
+// Replayer applies effects one command at a time, as ApplyEffects does, for callers that hold effects as
+// commands rather than as an encoded buffer (a replica loading a full sync). Reuse one to avoid
+// allocations; use it with Mu held.
+type Replayer struct {
+	ks *Keyspace
+	w  resp.Writer
+	c  Ctx
+}
+
+// NewReplayer returns a Replayer for ks.
+func (ks *Keyspace) NewReplayer() *Replayer {
+	r := &Replayer{ks: ks}
+	r.c = Ctx{KS: ks, Replay: true, W: &r.w}
+	return r
+}
+
+// Apply replays one effect, command args for database db, at time now (Unix ms).
+func (r *Replayer) Apply(db int, args [][]byte, now int64) error {
+	if db < 0 || db >= NumDBs {
+		return fmt.Errorf("%w: bad db index", ErrBadEffects)
+	}
+	cmd, msg := Resolve(args)
+	if msg != "" {
+		return fmt.Errorf("%w: %s", ErrBadEffects, msg)
+	}
+	if cmd.Handler == nil {
+		return fmt.Errorf("%w: command %q cannot be replayed", ErrBadEffects, args[0])
+	}
+	c := &r.c
+	c.Now = now
+	c.DB = r.ks.dbs[db]
+	c.Args = args
+	c.Cmd = cmd
+	r.w.Reset()
+	cmd.Handler(c)
+	if len(r.w.Buf) > 0 && r.w.Buf[0] == '-' {
+		return fmt.Errorf("keyspace: replay of %s: %s", cmd.Name, trimCRLF(r.w.Buf[1:]))
+	}
+	return nil
 }
 
 func trimCRLF(b []byte) string {

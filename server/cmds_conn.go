@@ -438,11 +438,14 @@ func cmdClientKill(x *keyspace.Ctx) {
 		}
 	}
 	var n int64
+	if typ == "master" && id < 0 && addr == "" && laddr == "" && user == "" && self.s.repl.DropLink() {
+		n++ // the replication link to the primary (it reconnects and continues)
+	}
 	for _, c := range self.s.clientsSorted() {
 		if (id > 0 && c.id != id) || (addr != "" && c.nc.RemoteAddr().String() != addr) ||
 			(laddr != "" && c.nc.LocalAddr().String() != laddr) || (user != "" && c.userName() != user) ||
-			(typ == "pubsub" && !isPubSub(c)) || (typ == "normal" && isPubSub(c)) ||
-			typ == "master" || typ == "replica" || typ == "slave" {
+			(typ == "pubsub" && !isPubSub(c)) || (typ == "normal" && (isPubSub(c) || c.replica.Load())) ||
+			((typ == "replica" || typ == "slave") && !c.replica.Load()) || typ == "master" {
 			continue
 		}
 		if c == self && skipMe {

@@ -48,6 +48,17 @@ type conn struct {
 	// its outbox by its own mutex).
 	sub *subState
 
+	// later, set by a command whose reply must be produced without the keyspace lock (WAIT, REPLICAOF),
+	// ends the turn after that command and runs once the lock is released, writing the reply.
+	later func(w *resp.Writer)
+	// takeover, set by PSYNC/SYNC, runs once the turn's replies are written and owns the connection until
+	// it closes (the replication feed).
+	takeover func()
+	// replica is set while the connection carries a replication feed (CLIENT LIST flag S, KILL TYPE replica).
+	replica atomic.Bool
+	// replPort is the port a replica announced with REPLCONF listening-port.
+	replPort int
+
 	lastActive atomic.Int64 // Unix ms of the last command
 	closeAfter bool         // QUIT, or a KILL of this client: close once replies are written
 	killed     atomic.Bool
@@ -109,7 +120,7 @@ func (c *conn) serve() {
 	defer c.close()
 	s := c.s
 	ks := s.ks
-	preparer, _ := s.engine.(engines.Preparer)
+	preparer, _ := s.base.(engines.Preparer)
 	var args [][]byte // a command read but held back by CLIENT PAUSE, or nil
 	for {
 		var err error
@@ -137,7 +148,7 @@ func (c *conn) serve() {
 			if lsn > need {
 				need = lsn
 			}
-			if c.closeAfter || c.blocked != nil {
+			if c.closeAfter || c.blocked != nil || c.later != nil || c.takeover != nil {
 				break
 			}
 			if hard > 0 && int64(len(c.w.Buf)) > hard {
@@ -204,12 +215,21 @@ func (c *conn) serve() {
 				c.closeAfter = true
 			}
 		}
+		if c.later != nil {
+			f := c.later
+			c.later = nil
+			f(&c.w)
+		}
 		if err != nil {
 			c.protocolError(err)
 			c.flush()
 			return
 		}
 		if !c.flush() || c.closeAfter {
+			return
+		}
+		if c.takeover != nil {
+			c.takeover()
 			return
 		}
 	}

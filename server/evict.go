@@ -105,9 +105,12 @@ func (s *Server) sampleMemory() {
 // evictIfNeeded evicts keys by the policy while memory is over the limit (keyspace lock held). It reports
 // whether memory is still over the limit.
 func (s *Server) evictIfNeeded() bool {
+	if s.repl.IsReplica() {
+		return false // a replica mirrors its primary and ignores maxmemory (Redis's replica-ignore-maxmemory yes)
+	}
 	limit := s.set.maxMemory.Load()
 	used := s.usedForEviction()
-	budgeter, tiering := s.engine.(engines.Budgeter)
+	budgeter, tiering := s.base.(engines.Budgeter)
 	if tiering {
 		// The engine keeps RAM within its budget by moving values to disk; only what it cannot hold counts.
 		limit, used = 0, budgeter.Overflow()

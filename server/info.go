@@ -185,7 +185,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 			w("mem_fragmentation_bytes", r-int64(heap))
 		}
 		w("mem_not_counted_for_evict", 0)
-		w("mem_replication_backlog", 0)
+		w("mem_replication_backlog", s.repl.BacklogBytes())
 		w("mem_clients_slaves", 0)
 		w("mem_clients_normal", 0)
 		w("mem_aof_buffer", 0)
@@ -242,17 +242,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		w("client_output_buffer_limit_disconnections", s.stats.outbufDisconnects.Load())
 		w("avg_ops_per_sec_since_start", int64(float64(s.stats.commands.Load())/max(up, 1)))
 	case "replication":
-		w("role", "master")
-		w("connected_slaves", 0)
-		w("master_failover_state", "no-failover")
-		w("master_replid", s.runID)
-		w("master_replid2", strings.Repeat("0", 40))
-		w("master_repl_offset", 0)
-		w("second_repl_offset", -1)
-		w("repl_backlog_active", 0)
-		w("repl_backlog_size", 1048576)
-		w("repl_backlog_first_byte_offset", 0)
-		w("repl_backlog_histlen", 0)
+		s.repl.Info(w)
 	case "cpu":
 		var ru syscall.Rusage
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)

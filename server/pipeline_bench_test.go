@@ -3,12 +3,14 @@ package server_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/kvlab/kvlab/resp"
+	"github.com/kvlab/kvlab/server"
 )
 
 // BenchmarkPipelinedSetGet measures the hot path: one connection over real TCP sending SET and GET
@@ -17,8 +19,41 @@ import (
 // nothing once warm): the figure the pipelined SET/GET path must keep at zero.
 //
 //	go test ./server -run XXX -bench BenchmarkPipelinedSetGet -benchmem
-func BenchmarkPipelinedSetGet(b *testing.B) {
+func BenchmarkPipelinedSetGet(b *testing.B) { benchSetGet(b, start(b)) }
+
+// BenchmarkPipelinedSetGetReplicated is BenchmarkPipelinedSetGet with one replica attached (in the same
+// process): the cost of recording effects and feeding the replication stream on the memory engine, which
+// records nothing while no replica ever connected.
+//
+//	go test ./server -run XXX -bench 'BenchmarkPipelinedSetGet' -benchmem
+func BenchmarkPipelinedSetGetReplicated(b *testing.B) {
 	srv := start(b)
+	replica, err := server.New(server.Config{Addr: "127.0.0.1:0", Log: io.Discard,
+		Replication: server.ReplicationConfig{ReplicaOf: srv.Addr(), BacklogSize: 64 << 20}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := replica.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer replica.Close()
+	for deadline := time.Now().Add(10 * time.Second); replica.Replication().Offset() == 0 && srv.Replication().Offset() == 0; {
+		// The link is up once the primary has a backlog (its first PSYNC); give it a moment.
+		if time.Now().After(deadline) {
+			b.Fatal("replica did not connect")
+		}
+		time.Sleep(10 * time.Millisecond)
+		if srv.Replication().Offset() == 0 {
+			nc, _ := net.Dial("tcp", srv.Addr())
+			nc.Write([]byte("*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n"))
+			nc.Read(make([]byte, 16))
+			nc.Close()
+		}
+	}
+	benchSetGet(b, srv)
+}
+
+func benchSetGet(b *testing.B, srv *server.Server) {
 	value := make([]byte, 100)
 	for i := range value {
 		value[i] = 'v'

@@ -25,6 +25,7 @@ import (
 
 	"github.com/kvlab/kvlab/engines"
 	"github.com/kvlab/kvlab/keyspace"
+	"github.com/kvlab/kvlab/replication"
 	"github.com/kvlab/kvlab/resp"
 )
 
@@ -59,6 +60,8 @@ type Config struct {
 	TLSAddr string
 	// ClientTLS, when set, is used for the connections this server opens to other servers (MIGRATE).
 	ClientTLS *tls.Config
+	// Replication configures replication (following a primary, the backlog).
+	Replication ReplicationConfig
 	// Extra holds settings owned by optional features (ACL file, requirepass, cluster, ...), by name.
 	Extra map[string]string
 }
@@ -66,7 +69,10 @@ type Config struct {
 // Server is a running kvlab server.
 type Server struct {
 	cfg    Config
-	engine engines.Engine
+	engine engines.Engine // the replication node wrapping base
+	// base is the engine itself, for its optional interfaces (engines.Preparer, engines.Budgeter).
+	base   engines.Engine
+	repl   *replication.Node
 	ks     *keyspace.Keyspace
 	logger *log.Logger
 	start  time.Time
@@ -152,12 +158,17 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	repl := replication.New(eng, replication.Config{
+		BacklogSize: cfg.Replication.BacklogSize, MasterUser: cfg.Replication.MasterUser,
+		MasterAuth: cfg.Replication.MasterAuth, TLS: cfg.Replication.TLS, ReadLog: cfg.Replication.ReadLog,
+		Logf: logger.Printf,
+	})
 	s := &Server{
-		cfg: cfg, engine: eng, ks: eng.Keyspace(), logger: logger, start: time.Now(),
+		cfg: cfg, engine: repl, base: eng, repl: repl, ks: eng.Keyspace(), logger: logger, start: time.Now(),
 		clients: map[int64]*conn{}, closed: make(chan struct{}),
 	}
 	if err := s.initConfig(); err != nil {
-		eng.Close()
+		repl.Close()
 		return nil, err
 	}
 	s.startHeap = UsedMemory()
@@ -182,8 +193,11 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Engine returns the server's engine.
-func (s *Server) Engine() engines.Engine { return s.engine }
+// Engine returns the server's engine (the storage engine itself, not the replication wrapper).
+func (s *Server) Engine() engines.Engine { return s.base }
+
+// Replication returns the server's replication node (promotion, applied LSN).
+func (s *Server) Replication() *replication.Node { return s.repl }
 
 // Start listens on the configured address and serves in the background.
 func (s *Server) Start() error {

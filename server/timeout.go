@@ -17,7 +17,7 @@ func (s *Server) closeIdleClients() {
 	var idle []*conn
 	s.mu.Lock()
 	for _, c := range s.clients {
-		if c.lastActive.Load() < limit && c.blocked == nil && !isPubSub(c) {
+		if c.lastActive.Load() < limit && c.blocked == nil && !isPubSub(c) && !c.replica.Load() {
 			idle = append(idle, c)
 		}
 	}

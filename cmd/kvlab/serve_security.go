@@ -52,6 +52,9 @@ func securityServeConfig(c *cli.Context, cfg *server.Config) error {
 	cert, key := c.String("tls-cert"), c.String("tls-key")
 	if cert == "" && key == "" {
 		for _, f := range []string{"tls-ca", "tls-auth-clients", "tls-addr"} {
+			if f == "tls-ca" && c.Bool("tls-replication") {
+				continue // a replica may use --tls-ca only to verify its primary
+			}
 			if c.IsSet(f) {
 				return fmt.Errorf("--%s needs --tls-cert and --tls-key", f)
 			}

@@ -65,7 +65,7 @@ type clusterState struct {
 
 	// rc is the replication layer (nil until SetReplicationControl); promoting is set while this node takes
 	// over its primary's slots (they answer -TRYAGAIN until it has caught up).
-	rc        ReplicationControl
+	rc        replicationControl
 	promoting atomic.Bool
 
 	// onChange hooks run (keyspace lock not held) after a reload changed this node's role or primary.
@@ -192,7 +192,7 @@ func startCluster(s *Server) error {
 	s.cl = cl
 	cl.wg.Add(1)
 	go cl.watch(s)
-	return nil
+	return s.startFailover(replNode{s})
 }
 
 // reload reads the topology file when it changed and publishes it.

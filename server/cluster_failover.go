@@ -31,8 +31,8 @@ import (
 //     stream had not delivered (ElastiCache's asynchronous replication).
 //  4. It stops promoting and serves.
 
-// ReplicationControl is what cluster mode needs from the replication layer.
-type ReplicationControl interface {
+// replicationControl is what cluster mode needs from the replication layer.
+type replicationControl interface {
 	// Promote stops following the primary and makes this node a primary, after replaying the log in
 	// catchupDir (a data directory of the old primary; "" = none) beyond what the stream delivered.
 	Promote(catchupDir string) error
@@ -42,13 +42,24 @@ type ReplicationControl interface {
 	Offset() int64
 }
 
-// SetReplicationControl connects cluster mode to replication and starts the failover monitor. A node
-// the topology lists as a replica starts following its primary.
-func (s *Server) SetReplicationControl(rc ReplicationControl) error {
-	cl := s.cl
-	if cl == nil {
-		return nil
+// replNode adapts the server's replication node.
+type replNode struct{ s *Server }
+
+func (r replNode) Promote(dir string) error { return r.s.repl.Promote(dir) }
+func (r replNode) Offset() int64            { return r.s.repl.Offset() }
+func (r replNode) Follow(addr string) error {
+	host, port, err := splitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("primary address %q: %w", addr, err)
 	}
+	r.s.repl.Follow(host, port)
+	return nil
+}
+
+// startFailover connects cluster mode to replication and starts the failover monitor. A node the
+// topology lists as a replica starts following its primary; a node marked failed rejoins.
+func (s *Server) startFailover(rc replicationControl) error {
+	cl := s.cl
 	cl.rc = rc
 	v := cl.view.Load()
 	if me := v.me(); me.Failed {
@@ -65,6 +76,10 @@ func (s *Server) SetReplicationControl(rc ReplicationControl) error {
 			return err
 		}
 		v = cl.view.Load()
+		s.Logf("cluster: rejoined after a failover as a %s", v.me().Role)
+	}
+	if p, err := strconv.Atoi(portOf(s.Addr())); err == nil {
+		s.repl.SetListenPort(p)
 	}
 	if v.primary >= 0 {
 		if err := rc.Follow(v.topo.Nodes[v.primary].Addr()); err != nil {

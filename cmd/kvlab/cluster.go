@@ -165,6 +165,10 @@ func clusterUp(c *cli.Context) error {
 		if strings.HasPrefix(pass[i], "--requirepass=") {
 			// Keep the password out of ps: the nodes read it from the environment.
 			os.Setenv("KVLAB_REQUIREPASS", strings.TrimPrefix(pass[i], "--requirepass="))
+			if !c.IsSet("masterauth") {
+				// Replicas authenticate to their primaries as the default user.
+				os.Setenv("KVLAB_MASTERAUTH", strings.TrimPrefix(pass[i], "--requirepass="))
+			}
 			pass[i] = ""
 		}
 	}
@@ -181,8 +185,9 @@ func clusterUp(c *cli.Context) error {
 			return cli.Exit(fmt.Sprintf("kvlab cluster up: %v", err), 1)
 		}
 		args := []string{"serve", "--addr", n.Addr(), "--dir", n.Dir, "--cluster-enabled", "--cluster-config-file", topoPath, "--cluster-node-id", n.ID}
-		if n.Role == cluster.RoleReplica {
-			args = append(args, "--replicaof", topo.Node(n.PrimaryID).Addr())
+		if tls {
+			// Replicas reach their primaries over TLS too (trusting --tls-ca, else the nodes' own certificate).
+			args = append(args, "--tls-replication")
 		}
 		for _, p := range pass {
 			if p != "" {

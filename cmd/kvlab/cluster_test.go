@@ -227,9 +227,11 @@ func waitTopology(t *testing.T, dir string, ok func(*cluster.Topology) bool) *cl
 }
 
 func clusterClient(t *testing.T, addr string) *redis.ClusterClient {
-	rc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}, MaxRedirects: 16, MaxRetries: 30,
-		MinRetryBackoff: 20 * time.Millisecond, MaxRetryBackoff: 300 * time.Millisecond, DialTimeout: 500 * time.Millisecond,
-		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
+	// go-redis only reloads the slot map on MOVED/ASK or every ClusterStateReloadInterval (default 60 s),
+	// and keeps sending a dead primary's slots to it until then: failover-aware clients set it short.
+	rc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}, MaxRedirects: 50, MaxRetries: 1,
+		MinRetryBackoff: 20 * time.Millisecond, MaxRetryBackoff: 200 * time.Millisecond, DialTimeout: 500 * time.Millisecond,
+		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, ClusterStateReloadInterval: 500 * time.Millisecond})
 	t.Cleanup(func() { rc.Close() })
 	return rc
 }

@@ -44,6 +44,16 @@ func replServeConfig(c *cli.Context, cfg *server.Config) error {
 	if !c.Bool("tls-replication") {
 		return nil
 	}
+	if cert, key := c.String("tls-cert"), c.String("tls-key"); cert != "" && key != "" {
+		// Present this node's certificate; trust --tls-ca, or else the system roots and this node's own
+		// certificate (the nodes of a local cluster share one).
+		tc, err := clientTLS(cert, key, c.String("tls-ca"))
+		if err != nil {
+			return err
+		}
+		r.TLS = tc
+		return nil
+	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if ca := c.String("tls-ca"); ca != "" {
 		pem, err := os.ReadFile(ca)
@@ -55,13 +65,6 @@ func replServeConfig(c *cli.Context, cfg *server.Config) error {
 			return fmt.Errorf("--tls-ca %s: no PEM certificates found", ca)
 		}
 		tc.RootCAs = pool
-	}
-	if cert, key := c.String("tls-cert"), c.String("tls-key"); cert != "" && key != "" {
-		kp, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			return fmt.Errorf("--tls-cert/--tls-key for replication: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{kp}
 	}
 	r.TLS = tc
 	return nil

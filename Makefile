@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # Packages with concurrency run under the race detector in `make test`.
-RACE_PKGS := ./resp/... ./keyspace/... ./engines/... ./server/... ./loadgen/... ./benchrun/...
+RACE_PKGS := ./resp/... ./keyspace/... ./engines/... ./server/... ./loadgen/... ./benchrun/... ./replication/... ./cluster/...
 
 .PHONY: plan-selfcheck report-check all build run test testrace vet lint fmt-check fuzz-smoke bench bench-redis bench-tiered crash-test stress clean deps-redis
 

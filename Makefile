@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # Packages with concurrency run under the race detector in `make test`.
 RACE_PKGS := ./resp/... ./keyspace/... ./engines/... ./server/... ./loadgen/... ./benchrun/... ./replication/... ./cluster/...
 
-.PHONY: plan-selfcheck report-check all build run test testrace vet lint fmt-check fuzz-smoke bench bench-redis bench-tiered crash-test stress clean deps-redis
+.PHONY: plan-selfcheck report-check all build run test testrace vet lint fmt-check fuzz-smoke bench bench-redis bench-tiered bench-cluster crash-test stress clean deps-redis
 
 all: build
 
@@ -56,6 +56,10 @@ bench-redis: build deps-redis
 ## bench-tiered: tiered (256 MB budget) vs memory on 2M x 500 B keys, Zipf 0.99, 90% GET (about 6 minutes)
 bench-tiered: build deps-redis
 	./scripts/bench-tiered.sh
+
+## bench-cluster: iot-latest-state on one node vs a local 3-shard cluster (routing overhead; about 2 minutes)
+bench-cluster: build deps-redis
+	./scripts/bench-cluster.sh
 
 ## crash-test: the wal engine's kill -9 durability test, long version (go test runs 3 short rounds)
 crash-test:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -62,6 +63,18 @@ func init() {
 				Action: clusterStatus,
 			},
 			reshardCommand(),
+			{
+				Name:  "restart",
+				Usage: "start the nodes of a local cluster that are not running (after a crash or kvlab cluster down), with the flags they were created with",
+				Description: "A node the cluster failed over rejoins as a replica of the node that took its slots.\n" +
+					"Secrets are not stored: pass --requirepass (or $KVLAB_REQUIREPASS) again when the cluster uses one.",
+				Flags: []cli.Flag{dirFlag,
+					&cli.StringFlag{Name: "node", Usage: "restart only this node (host:port or id)"},
+					&cli.StringFlag{Name: "requirepass", EnvVars: []string{"KVLAB_REQUIREPASS"}, Usage: "the cluster's password, if it has one"},
+					&cli.DurationFlag{Name: "start-timeout", Value: 60 * time.Second, Usage: "how long to wait for each node to serve"},
+				},
+				Action: clusterRestart,
+			},
 			{
 				Name:   "down",
 				Usage:  "stop every node of a local cluster (SIGTERM, then SIGKILL after 10 s); data stays in DIR",
@@ -199,6 +212,9 @@ func clusterUp(c *cli.Context) error {
 			what = "replica of " + topo.Node(n.PrimaryID).Addr()
 		}
 		fmt.Fprintf(out, "  node %s (%s) ... ", n.Addr(), what)
+		if b, err := json.Marshal(args); err == nil {
+			os.WriteFile(filepath.Join(n.Dir, "kvlab.args"), b, 0o644)
+		}
 		pid, err := startNode(self, args, n.Dir)
 		if err != nil {
 			fmt.Fprintln(out, "failed")
@@ -341,7 +357,7 @@ func clusterStatus(c *cli.Context) error {
 	}
 	out := c.App.Writer
 	fmt.Fprintf(out, "cluster %s (epoch %d)\n", dir, t.Epoch)
-	fmt.Fprintf(out, "%-22s %-8s %-15s %-8s %-8s %s\n", "node", "role", "slots", "pid", "port", "follows")
+	fmt.Fprintf(out, "%-22s %-13s %-15s %-8s %-8s %s\n", "node", "role", "slots", "pid", "port", "follows")
 	up := 0
 	for _, n := range t.Nodes {
 		pid := nodePid(dir, n.Port)
@@ -363,7 +379,7 @@ func clusterStatus(c *cli.Context) error {
 		if p := t.Node(n.PrimaryID); p != nil {
 			follows = p.Addr()
 		}
-		fmt.Fprintf(out, "%-22s %-8s %-15s %-8s %-8s %s\n", n.Addr(), role, orDash(rangesString(n.Slots)), proc, port, follows)
+		fmt.Fprintf(out, "%-22s %-13s %-15s %-8s %-8s %s\n", n.Addr(), role, orDash(rangesString(n.Slots)), proc, port, follows)
 	}
 	fmt.Fprintf(out, "%d of %d nodes serving\n", up, len(t.Nodes))
 	if up < len(t.Nodes) {
@@ -403,5 +419,54 @@ func clusterDown(c *cli.Context) error {
 		}
 	}
 	fmt.Fprintf(out, " done; the data stays in %s (remove it to start afresh)\n", dir)
+	return nil
+}
+
+func clusterRestart(c *cli.Context) error {
+	dir, t, err := loadClusterDir(c)
+	if err != nil {
+		return cli.Exit("kvlab cluster restart: "+err.Error(), 1)
+	}
+	if pw := c.String("requirepass"); pw != "" {
+		os.Setenv("KVLAB_REQUIREPASS", pw)
+		if os.Getenv("KVLAB_MASTERAUTH") == "" {
+			os.Setenv("KVLAB_MASTERAUTH", pw)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	out := c.App.Writer
+	started := 0
+	for _, n := range t.Nodes {
+		if only := c.String("node"); only != "" && only != n.Addr() && only != n.ID {
+			continue
+		}
+		if alive(nodePid(dir, n.Port)) {
+			continue
+		}
+		nd := nodeDir(dir, n.Port)
+		b, err := os.ReadFile(filepath.Join(nd, "kvlab.args"))
+		var args []string
+		if err == nil {
+			err = json.Unmarshal(b, &args)
+		}
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("kvlab cluster restart: node %s: no usable %s (%v); was it created by kvlab cluster up?", n.Addr(), filepath.Join(nd, "kvlab.args"), err), 1)
+		}
+		fmt.Fprintf(out, "  node %s (%s) ... ", n.Addr(), n.Role)
+		pid, err := startNode(self, args, nd)
+		if err == nil {
+			err = waitReady(filepath.Join(nd, "kvlab.log"), pid, c.Duration("start-timeout"))
+		}
+		if err != nil {
+			fmt.Fprintln(out, "failed")
+			return cli.Exit(fmt.Sprintf("kvlab cluster restart: node %s: %v (see %s)", n.Addr(), err, filepath.Join(nd, "kvlab.log")), 1)
+		}
+		fmt.Fprintf(out, "ready (pid %d)\n", pid)
+		started++
+	}
+	fmt.Fprintf(out, "%d nodes restarted\n", started)
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kvlab/kvlab/cluster"
+	"github.com/kvlab/kvlab/internal/proctest"
 )
 
 // TestClusterFailoverKill9 kills a primary (kill -9) of a wal cluster under write load: its replica must
@@ -65,6 +67,27 @@ func TestClusterFailoverKill9(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(replica.Dir, "kvlab.log"))
 	if !strings.Contains(string(b), "automatic failover done") {
 		t.Errorf("the replica's log does not report the failover:\n%s", b)
+	}
+	// The dead node comes back (kvlab cluster restart) as a replica of the node that took its slots.
+	if out, err := exec.Command(proctest.Binary(t), "cluster", "restart", "--dir", dir).CombinedOutput(); err != nil {
+		t.Fatalf("kvlab cluster restart: %v\n%s", err, out)
+	}
+	waitTopology(t, dir, func(tp *cluster.Topology) bool {
+		n := tp.Node(victim.ID)
+		return n != nil && !n.Failed && n.Role == cluster.RoleReplica && n.PrimaryID == replica.ID
+	})
+	back := redis.NewClient(&redis.Options{Addr: victim.Addr()})
+	defer back.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		info, _ := back.Info(context.Background(), "replication").Result()
+		if strings.Contains(info, "master_link_status:up") && strings.Contains(info, "master_port:"+strconv.Itoa(replica.Port)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the restarted node does not follow the new primary:\n%s", info)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	m := regexp.MustCompile(`caught up (\d+) records`).FindStringSubmatch(string(b))
 	if m == nil || m[1] == "0" {

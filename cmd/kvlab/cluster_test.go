@@ -58,7 +58,7 @@ func TestClusterGoRedisTLSACL(t *testing.T) {
 	pki := newSecPKI(t, dir)
 	aclFile := filepath.Join(dir, "users.acl")
 	os.WriteFile(aclFile, []byte("user app on >apppw ~* &* +@all\n"), 0o600)
-	topo := upCluster(t, filepath.Join(dir, "c"), "--shards", "3", "--engine", "wal", "--tls-cert", pki.certFile,
+	topo := upCluster(t, filepath.Join(dir, "c"), "--shards", "3", "--replicas", "1", "--engine", "wal", "--tls-cert", pki.certFile,
 		"--tls-key", pki.keyFile, "--aclfile", aclFile, "--requirepass", "adminpw")
 	ctx := t.Context()
 	rc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{topo.Nodes[0].Addr()}, Username: "app", Password: "apppw",
@@ -118,6 +118,51 @@ func TestClusterGoRedisTLSACL(t *testing.T) {
 	if err := rc.Ping(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
+	// Replicas follow their primaries over TLS, authenticated, and serve READONLY reads.
+	tlsCfg := &tls.Config{RootCAs: pki.pool, ServerName: "127.0.0.1"}
+	for _, p := range topo.Primaries() {
+		r := topo.Replicas(p.ID)[0]
+		c := redis.NewClient(&redis.Options{Addr: r.Addr(), Username: "app", Password: "apppw", TLSConfig: tlsCfg})
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			info, err := c.Info(ctx, "replication").Result()
+			if err == nil && strings.Contains(info, "master_link_status:up") && strings.Contains(info, "master_port:"+fmt.Sprint(p.Port)) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %s of %s: link not up over TLS: %v\n%s", r.Addr(), p.Addr(), err, info)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		c.Close()
+	}
+	ro := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{topo.Nodes[0].Addr()}, Username: "app", Password: "apppw",
+		TLSConfig: tlsCfg, ReadOnly: true})
+	defer ro.Close()
+	if err := rc.Do(ctx, "WAIT", 1, 2000).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if v, err := ro.Get(ctx, fmt.Sprintf("key:%d", i)).Result(); err != nil || v != fmt.Sprint(i) {
+			t.Fatalf("READONLY read of key:%d = %q, %v", i, v, err)
+		}
+	}
+	replicaGets := 0
+	for _, p := range topo.Primaries() {
+		r := topo.Replicas(p.ID)[0]
+		c := redis.NewClient(&redis.Options{Addr: r.Addr(), Username: "app", Password: "apppw", TLSConfig: tlsCfg})
+		stats, _ := c.Info(ctx, "commandstats").Result()
+		c.Close()
+		if i := strings.Index(stats, "cmdstat_get:calls="); i >= 0 {
+			var n int
+			fmt.Sscanf(stats[i+len("cmdstat_get:calls="):], "%d", &n)
+			replicaGets += n
+		}
+	}
+	if replicaGets == 0 {
+		t.Error("a ReadOnly ClusterClient's GETs reached no replica")
+	}
+	t.Logf("%d of 50 READONLY GETs served by replicas", replicaGets)
 	// Without TLS, or with a wrong password, nothing is served.
 	bad := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{topo.Nodes[0].Addr()}, Username: "app", Password: "nope",
 		TLSConfig: &tls.Config{RootCAs: pki.pool, ServerName: "127.0.0.1"}, MaxRedirects: 1})

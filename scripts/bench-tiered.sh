@@ -6,7 +6,8 @@
 # as two server processes, so each one's RSS is its own. Each target is preloaded first; the measured run
 # starts once the tiered server has no snapshot running and its RAM is back under the budget, and the
 # targets are measured alternately (memory, tiered, memory, tiered) so machine drift hits both.
-# Usage: scripts/bench-tiered.sh [duration] (default 30s); TIERED_FLAGS="--fsync everysec" adds serve flags. Needs about 4 GB of RAM and 2 GB of disk.
+# Usage: scripts/bench-tiered.sh [duration] (default 30s); TIERED_FLAGS="--fsync everysec" adds serve flags, TIERED_ENV="GOMEMLIMIT=1000MiB" environment
+# settings for the tiered server. Needs about 4 GB of RAM and 2 GB of disk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-30s}
@@ -22,7 +23,7 @@ trap cleanup EXIT
 MPORT=$(free_port); TPORT=$(free_port)
 "$KVLAB" serve --engine memory --addr "127.0.0.1:$MPORT" >"$tmp/memory.log" 2>&1 &
 pids+=($!)
-"$KVLAB" serve --engine tiered --maxmemory 256mb ${TIERED_FLAGS:-} --dir "$tmp/tiered" --addr "127.0.0.1:$TPORT" >"$tmp/tiered.log" 2>&1 &
+env ${TIERED_ENV:-} "$KVLAB" serve --engine tiered --maxmemory 256mb ${TIERED_FLAGS:-} --dir "$tmp/tiered" --addr "127.0.0.1:$TPORT" >"$tmp/tiered.log" 2>&1 &
 pids+=($!)
 for p in $MPORT $TPORT; do
   for i in $(seq 1 100); do redis-cli -p "$p" PING >/dev/null 2>&1 && break; sleep 0.1; done

@@ -86,10 +86,6 @@ type Engine struct {
 	dels        [][]byte                          // Pebble keys to delete in the next batch
 	ranges      []uint32                          // database tags whose whole range to delete (flushes)
 
-	// Owned by the demoter goroutine.
-	batch   *pebble.Batch
-	victims []victim
-
 	kick   chan struct{}
 	relief atomic.Pointer[chan struct{}] // closed and replaced after every demotion round
 	stop   chan struct{}
@@ -273,9 +269,6 @@ func (e *Engine) Close() error {
 	close(e.stop)
 	e.wg.Wait()
 	err := e.Engine.Close()
-	if e.batch != nil {
-		e.batch.Close()
-	}
 	if cerr := e.db.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("tiered: close pebble: %w", cerr)
 	}
@@ -291,12 +284,11 @@ func (e *Engine) fail(err error) {
 }
 
 // pkey is a cold value's Pebble key: the database's tag then the key.
-func pkey(tag uint32, key string) []byte { return appendPkey(make([]byte, 0, 4+len(key)), tag, key) }
-
-// appendPkey appends pkey(tag, key) to dst.
-func appendPkey(dst []byte, tag uint32, key string) []byte {
-	dst = binary.BigEndian.AppendUint32(dst, tag)
-	return append(dst, key...)
+func pkey(tag uint32, key string) []byte {
+	b := make([]byte, 4+len(key))
+	binary.BigEndian.PutUint32(b, tag)
+	copy(b[4:], key)
+	return b
 }
 
 // coldRef is the Val of a cold object: where its value is in Pebble.
@@ -601,26 +593,20 @@ func (e *Engine) runDemoter() {
 // the low watermark (or the batch is full).
 func (e *Engine) demoteRound() {
 	ks := e.ks
-	if e.batch == nil {
-		// One batch, reused: growing a fresh one to 2 MB by doubling for every round was most of what the
-		// engine allocated, and so most of what the garbage collector had to keep up with.
-		e.batch = e.db.NewBatch(pebble.WithInitialSizeBytes(maxBatchBytes+64<<10), pebble.WithMaxRetainedSizeBytes(maxBatchBytes+256<<10))
-	}
-	b := e.batch
-	defer b.Reset()
+	b := e.db.NewBatch()
+	defer b.Close()
 	ks.Mu.Lock()
 	e.settle()
 	e.drainDeletes(b)
 	need := e.hot.Load() - e.budget/100*lowWater
 	demote := e.hot.Load() > e.budget && !e.tierFull()
-	victims := e.victims[:0]
-	defer func() { clear(victims); e.victims = victims[:0] }()
+	var victims []victim
 	if demote {
 		e.inflight = true
 	}
 	ks.Mu.Unlock()
 	var freed int64
-	var scratch, kbuf []byte
+	var scratch []byte
 	for demote && freed < need && b.Len() < maxBatchBytes {
 		ks.Mu.Lock()
 		t0 := time.Now()
@@ -637,8 +623,7 @@ func (e *Engine) demoteRound() {
 			e.selected[o] = struct{}{}
 			scratch = keyspace.MarshalValue(scratch[:0], o)
 			v := victim{db: db, o: o, key: o.Key(), tag: db.Tag, size: o.TierSize, n: len(scratch)}
-			kbuf = appendPkey(kbuf[:0], v.tag, v.key)
-			b.Set(kbuf, scratch, nil)
+			b.Set(pkey(v.tag, v.key), scratch, nil)
 			victims = append(victims, v)
 			freed += int64(v.size)
 		}

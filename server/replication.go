@@ -102,6 +102,11 @@ func refuseWritesOnReplica(c *conn, cmd *keyspace.Command, msg string, args [][]
 
 func cmdReplicaOf(x *keyspace.Ctx) {
 	c := connOf(x)
+	if c.s.cl != nil {
+		// The topology decides who follows whom (kvlab cluster up, failovers).
+		x.Error("ERR REPLICAOF not allowed in cluster mode.")
+		return
+	}
 	if x.InMulti {
 		// It stops and starts the link, which needs the keyspace lock EXEC holds.
 		x.Error("ERR Command not allowed inside a transaction")
@@ -133,6 +138,10 @@ func cmdReplicaOf(x *keyspace.Ctx) {
 }
 
 func cmdPromote(x *keyspace.Ctx) {
+	if connOf(x).s.cl != nil {
+		x.Error("ERR kvlab: KVLAB.PROMOTE is not allowed in cluster mode; send CLUSTER FAILOVER to the replica")
+		return
+	}
 	c := connOf(x)
 	if len(x.Args) > 2 {
 		x.ArityError()

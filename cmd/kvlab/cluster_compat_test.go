@@ -95,6 +95,7 @@ func TestClusterRepliesMatchRedis(t *testing.T) {
 		{"RENAME", "{t}a", "{t}z"},
 		{"RENAME", "{t}z", "other"},
 		{"SUNIONSTORE", "d", "s1", "s2"},
+		{"REPLICAOF", "127.0.0.1", "1"},
 	}
 	run := func(addr string) []string {
 		c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, MaxRetries: -1})

@@ -89,11 +89,13 @@ func TestClusterFailoverKill9(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	m := regexp.MustCompile(`caught up (\d+) records`).FindStringSubmatch(string(b))
-	if m == nil || m[1] == "0" {
-		t.Errorf("the replica did not catch up from the dead primary's log (%v):\n%s", m, b)
-	} else {
+	// How much the replica replayed from the log depends on how much of the stream the kernel's socket
+	// buffers held while it was frozen (often all of it on a fast machine); the replay itself is tested
+	// deterministically in package replication. Here the guarantee is what matters: no acknowledged write lost.
+	if m := regexp.MustCompile(`caught up (\d+) records`).FindStringSubmatch(string(b)); m != nil {
 		t.Logf("the new primary replayed %s records from the dead primary's log", m[1])
+	} else {
+		t.Errorf("the replica's log does not report its catch-up:\n%s", b)
 	}
 }
 

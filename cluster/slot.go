@@ -27,36 +27,24 @@ func init() {
 }
 
 // CRC16 is CRC16-CCITT (XMODEM), the checksum Redis Cluster hashes keys with.
-func CRC16(b []byte) uint16 {
+func CRC16(b []byte) uint16 { return crc16(b) }
+
+func crc16[K string | []byte](b K) uint16 {
 	var crc uint16
-	for _, c := range b {
-		crc = crc<<8 ^ crcTable[byte(crc>>8)^c]
+	for i := 0; i < len(b); i++ {
+		crc = crc<<8 ^ crcTable[byte(crc>>8)^b[i]]
 	}
 	return crc
 }
 
 // KeySlot returns the hash slot of key: CRC16 of the key mod 16384, or of its hash tag when the key holds
 // a non-empty {tag} (the bytes between the first '{' and the first '}' after it).
-func KeySlot(key []byte) int {
-	for i, c := range key {
-		if c != '{' {
-			continue
-		}
-		for j := i + 1; j < len(key); j++ {
-			if key[j] == '}' {
-				if j > i+1 {
-					key = key[i+1 : j]
-				}
-				return int(CRC16(key)) & (SlotCount - 1)
-			}
-		}
-		break
-	}
-	return int(CRC16(key)) & (SlotCount - 1)
-}
+func KeySlot(key []byte) int { return keySlot(key) }
 
 // KeySlotString is KeySlot for a string key (no conversion, no allocation).
-func KeySlotString(key string) int {
+func KeySlotString(key string) int { return keySlot(key) }
+
+func keySlot[K string | []byte](key K) int {
 	for i := 0; i < len(key); i++ {
 		if key[i] != '{' {
 			continue
@@ -66,18 +54,10 @@ func KeySlotString(key string) int {
 				if j > i+1 {
 					key = key[i+1 : j]
 				}
-				return int(crc16String(key)) & (SlotCount - 1)
+				return int(crc16(key)) & (SlotCount - 1)
 			}
 		}
 		break
 	}
-	return int(crc16String(key)) & (SlotCount - 1)
-}
-
-func crc16String(s string) uint16 {
-	var crc uint16
-	for i := 0; i < len(s); i++ {
-		crc = crc<<8 ^ crcTable[byte(crc>>8)^s[i]]
-	}
-	return crc
+	return int(crc16(key)) & (SlotCount - 1)
 }

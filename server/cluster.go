@@ -411,17 +411,11 @@ func (cl *clusterState) route(c *conn, cmd *keyspace.Command, slot int, keys [][
 		if cl.promoting.Load() {
 			return "TRYAGAIN kvlab: failover in progress, this node is catching up with the old primary's log"
 		}
-		if to := cl.migrating[slot]; to != "" {
-			// Keys already moved are asked for on the target; a mix of both cannot be served anywhere now.
-			db := c.s.ks.DB(c.db)
-			missing := 0
-			for _, k := range keys {
-				if db.Peek(k) == nil {
-					missing++
-				}
-			}
-			if missing > 0 {
-				if missing < len(keys) || len(keys) > 1 && cmd.Flags&keyspace.FlagWrite != 0 {
+		if to := cl.migrating[slot]; to != "" && cmd.Name != "migrate" { // MIGRATE works on what is here
+			// As Redis: keys already moved are asked for on the target (-ASK when none is here); a mix of
+			// moved and present keys cannot be served anywhere until the move ends (-TRYAGAIN).
+			if missing := missingKeys(c.s.ks.DB(c.db), keys); missing > 0 {
+				if missing < len(keys) {
 					return errTryAgain
 				}
 				if n := v.topo.Node(to); n != nil {
@@ -441,15 +435,9 @@ func (cl *clusterState) route(c *conn, cmd *keyspace.Command, slot int, keys [][
 			owner = v.owners[slot]
 		}
 	}
-	if from := cl.importing[slot]; from != "" && (asking || c.cl.readonly && cmd.Flags&keyspace.FlagWrite == 0) {
-		db := c.s.ks.DB(c.db)
-		missing := 0
-		for _, k := range keys {
-			if db.Peek(k) == nil {
-				missing++
-			}
-		}
-		if len(keys) > 1 && missing > 0 {
+	if cl.importing[slot] != "" && asking {
+		// A client sent here by -ASK: served, unless a multi-key command lacks some of its keys.
+		if len(keys) > 1 && missingKeys(c.s.ks.DB(c.db), keys) > 0 {
 			return errTryAgain
 		}
 		return ""
@@ -459,6 +447,17 @@ func (cl *clusterState) route(c *conn, cmd *keyspace.Command, slot int, keys [][
 	}
 	n := &v.topo.Nodes[owner]
 	return fmt.Sprintf("MOVED %d %s", slot, n.Addr())
+}
+
+// missingKeys counts the keys db does not hold.
+func missingKeys(db *keyspace.DB, keys [][]byte) int {
+	n := 0
+	for _, k := range keys {
+		if db.Peek(k) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 func clusterOf(x *keyspace.Ctx) *clusterState {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/kvlab/kvlab/cluster"
 	"github.com/kvlab/kvlab/internal/proctest"
 )
 
@@ -128,5 +129,73 @@ func TestClusterRepliesMatchRedis(t *testing.T) {
 			}
 			t.Errorf("%s:\n  redis: %s\n  kvlab: %s", label, want[i], got[i])
 		}
+	}
+}
+
+// TestClusterMigratingSlotReplies checks Redis's rules for a slot being moved: on the source, keys still
+// here are served, a key already gone gets -ASK, a mix gets -TRYAGAIN; on the target, only clients that
+// sent ASKING are served, and a multi-key command missing keys gets -TRYAGAIN.
+func TestClusterMigratingSlotReplies(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c")
+	topo := upCluster(t, dir, "--shards", "2")
+	ctx := context.Background()
+	slot := cluster.KeySlot([]byte("m"))
+	var src, dst *cluster.Node
+	for _, p := range topo.Primaries() {
+		if p.Slots[0].Start <= slot && slot <= p.Slots[0].End {
+			src = p
+		} else {
+			dst = p
+		}
+	}
+	sc := redis.NewClient(&redis.Options{Addr: src.Addr(), MaxRetries: -1})
+	dc := redis.NewClient(&redis.Options{Addr: dst.Addr(), MaxRetries: -1})
+	defer sc.Close()
+	defer dc.Close()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(sc.Set(ctx, "{m}a", "1", 0).Err())
+	must(sc.Set(ctx, "{m}z", "26", 0).Err())
+	must(dc.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", src.ID).Err())
+	must(sc.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", dst.ID).Err())
+	ask := fmt.Sprintf("ASK %d %s", slot, dst.Addr())
+	for _, tc := range []struct {
+		c    *redis.Client
+		args []any
+		want string
+	}{
+		{sc, []any{"GET", "{m}a"}, "1"},
+		{sc, []any{"GET", "{m}b"}, ask},
+		{sc, []any{"SET", "{m}b", "2"}, ask},
+		{sc, []any{"MGET", "{m}a", "{m}b"}, "TRYAGAIN Multiple keys request during rehashing of slot"},
+		{sc, []any{"MIGRATE", dst.Host, dst.Port, "{m}z", 0, 1000}, "OK"},
+		{sc, []any{"GET", "{m}z"}, ask},
+		{dc, []any{"GET", "{m}z"}, fmt.Sprintf("MOVED %d %s", slot, src.Addr())},
+	} {
+		v, err := tc.c.Do(ctx, tc.args...).Result()
+		got := fmt.Sprint(v)
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%v: got %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	// Through ASKING on the target.
+	pipe := dc.Pipeline()
+	pipe.Do(ctx, "ASKING")
+	get := pipe.Do(ctx, "GET", "{m}z")
+	pipe.Do(ctx, "ASKING")
+	mget := pipe.Do(ctx, "MGET", "{m}z", "{m}q")
+	pipe.Exec(ctx)
+	if v, err := get.Result(); err != nil || v != "26" {
+		t.Errorf("ASKING + GET {m}z on the target = %v, %v", v, err)
+	}
+	if err := mget.Err(); err == nil || !strings.HasPrefix(err.Error(), "TRYAGAIN") {
+		t.Errorf("ASKING + MGET with a missing key on the target = %v, want TRYAGAIN", err)
 	}
 }

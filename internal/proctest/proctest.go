@@ -105,8 +105,10 @@ func (s *Server) start(t testing.TB) {
 	}
 	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr}, s.Args...)...)
 	pr, pw := io.Pipe()
-	s.cmd.Stdout = io.MultiWriter(pw, s.out)
-	s.cmd.Stderr = s.out
+	// One writer for both streams: exec then gives the child a single pipe, so the log lines written before
+	// the ready line are in Output by the time the ready line is seen.
+	w := io.MultiWriter(s.out, pw) // s.out first: Output holds a line before the ready scanner sees it
+	s.cmd.Stdout, s.cmd.Stderr = w, w
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("proctest: start kvlab: %v", err)
 	}

@@ -798,6 +798,22 @@ func TestHLSDifferential(t *testing.T) {
 					c.do(t, "SET", "str", "v")
 					c.do(t, "RPUSH", "l0", "x")
 					c.do(t, "SADD", "s0", "x")
+					// Start the big keys past the small encodings' limits (512 entries), so every run
+					// exercises the large encodings whatever the seed; the random ops then shrink and grow them.
+					switch kind {
+					case "hash":
+						args := []string{"HSET", "hbig"}
+						for i := 0; i < 600; i++ {
+							args = append(args, "f"+strconv.Itoa(i), "v")
+						}
+						c.do(t, args...)
+					case "set":
+						args := []string{"SADD", "sint"}
+						for i := 0; i < 600; i++ {
+							args = append(args, strconv.Itoa(i))
+						}
+						c.do(t, args...)
+					}
 				}
 				g := &hlsGen{r: rand.New(rand.NewPCG(seed, uint64(len(kind))+uint64(proto[0]))), kind: kind}
 				var history []string

@@ -68,6 +68,9 @@ type clusterState struct {
 	rc        replicationControl
 	promoting atomic.Bool
 
+	// peers forward PUBLISH to the other nodes (cluster_pubsub.go).
+	peers peerLinks
+
 	// onChange hooks run (keyspace lock not held) after a reload changed this node's role or primary.
 	mu       sync.Mutex
 	onChange []func(old, cur *clusterView)

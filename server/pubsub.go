@@ -344,6 +344,9 @@ func cmdPublish(x *keyspace.Ctx) {
 		return
 	}
 	x.W.Int(int64(s.publish(s.channels, x.Args[1], x.Args[2], true)))
+	if s.cl != nil {
+		s.forwardPublish(x.Args[1], x.Args[2]) // Redis's cluster bus broadcasts it to every node
+	}
 }
 
 // publish delivers a message to the subscribers of channel in reg (and, with patterns, to the subscribers

@@ -163,6 +163,35 @@ func TestClusterGoRedisTLSACL(t *testing.T) {
 		t.Error("a ReadOnly ClusterClient's GETs reached no replica")
 	}
 	t.Logf("%d of 50 READONLY GETs served by replicas", replicaGets)
+
+	// PUBLISH on one node reaches subscribers on every other node (Redis's bus broadcast), over the
+	// nodes' TLS links with the cluster's password.
+	var subs []*redis.PubSub
+	for _, n := range topo.Nodes[1:] {
+		c := redis.NewClient(&redis.Options{Addr: n.Addr(), Username: "app", Password: "apppw", TLSConfig: tlsCfg})
+		defer c.Close()
+		ps := c.Subscribe(ctx, "news")
+		if _, err := ps.Receive(ctx); err != nil {
+			t.Fatalf("SUBSCRIBE on %s: %v", n.Addr(), err)
+		}
+		defer ps.Close()
+		subs = append(subs, ps)
+	}
+	pub := redis.NewClient(&redis.Options{Addr: topo.Nodes[0].Addr(), Username: "app", Password: "apppw", TLSConfig: tlsCfg})
+	defer pub.Close()
+	if err := pub.Publish(ctx, "news", "hello").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i, ps := range subs {
+		select {
+		case m := <-ps.Channel():
+			if m.Channel != "news" || m.Payload != "hello" {
+				t.Errorf("node %s received %+v", topo.Nodes[i+1].Addr(), m)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("node %s: the PUBLISH sent to %s did not arrive", topo.Nodes[i+1].Addr(), topo.Nodes[0].Addr())
+		}
+	}
 	// Without TLS, or with a wrong password, nothing is served.
 	bad := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{topo.Nodes[0].Addr()}, Username: "app", Password: "nope",
 		TLSConfig: &tls.Config{RootCAs: pki.pool, ServerName: "127.0.0.1"}, MaxRedirects: 1})

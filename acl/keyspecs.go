@@ -189,7 +189,7 @@ func variableFlags(name string, args [][]byte, spec KeyFlags) KeyFlags {
 // read access, a write both).
 func CommandKeys(cmd *keyspace.Command, args [][]byte, buf []KeyRef) []KeyRef {
 	var ibuf [16]int
-	idx := keyIndexes(cmd, args, ibuf[:0])
+	idx := cmd.AppendKeyIndexes(ibuf[:0], args)
 	if len(idx) == 0 {
 		return buf
 	}
@@ -230,25 +230,6 @@ func CommandKeys(cmd *keyspace.Command, args [][]byte, buf []KeyRef) []KeyRef {
 			flags = variableFlags(cmd.Name, args, flags)
 		}
 		buf = append(buf, KeyRef{i, flags.Perm()})
-	}
-	return buf
-}
-
-// keyIndexes is cmd.KeyIndexes without allocating for the commands whose keys sit at fixed positions.
-func keyIndexes(cmd *keyspace.Command, args [][]byte, buf []int) []int {
-	if cmd.Keys != nil {
-		return cmd.Keys(args)
-	}
-	if cmd.FirstKey <= 0 {
-		return buf
-	}
-	last := cmd.LastKey
-	if last < 0 {
-		last = len(args) + last
-	}
-	step := max(cmd.Step, 1)
-	for i := cmd.FirstKey; i <= last && i < len(args); i += step {
-		buf = append(buf, i)
 	}
 	return buf
 }

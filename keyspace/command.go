@@ -122,26 +122,29 @@ func (c *Command) FullName() string {
 }
 
 // KeyIndexes returns the indexes of key arguments in args.
-func (c *Command) KeyIndexes(args [][]byte) []int {
+func (c *Command) KeyIndexes(args [][]byte) []int { return c.AppendKeyIndexes(nil, args) }
+
+// AppendKeyIndexes appends the indexes of key arguments in args to buf: no allocation for commands whose
+// keys sit at fixed positions when buf has room (callers on the command path pass a stack array).
+func (c *Command) AppendKeyIndexes(buf []int, args [][]byte) []int {
 	if c.Keys != nil {
-		return c.Keys(args)
+		if cap(buf) == 0 {
+			return c.Keys(args)
+		}
+		return append(buf, c.Keys(args)...)
 	}
 	if c.FirstKey <= 0 {
-		return nil
+		return buf
 	}
 	last := c.LastKey
 	if last < 0 {
 		last = len(args) + last
 	}
-	step := c.Step
-	if step <= 0 {
-		step = 1
-	}
-	var out []int
+	step := max(c.Step, 1)
 	for i := c.FirstKey; i <= last && i < len(args); i += step {
-		out = append(out, i)
+		buf = append(buf, i)
 	}
-	return out
+	return buf
 }
 
 var table = map[string]*Command{}

@@ -630,16 +630,8 @@ func (r *run) clusterOpenLoop(ctx context.Context, rec *recorder, lanes []*lane,
 			rc := renderCtx{r: crng, conn: l.id}
 			next := time.Now().Add(time.Duration(crng.Int64N(int64(interval) + 1)))
 			for ctx.Err() == nil {
-				if d := time.Until(next); d > 0 {
-					t := time.NewTimer(d)
-					select {
-					case <-ctx.Done():
-						t.Stop()
-					case <-t.C:
-					}
-					if ctx.Err() != nil {
-						break
-					}
+				if !sleepUntil(ctx, next) {
+					break
 				}
 				l.sync()
 				co := r.plan.pick(crng)

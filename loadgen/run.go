@@ -625,16 +625,8 @@ func (r *run) openLoop(ctx context.Context, rec *recorder, conns []*client, ids 
 			// Stagger connections so their schedules interleave evenly.
 			next := time.Now().Add(time.Duration(crng.Int64N(int64(interval) + 1)))
 			for ctx.Err() == nil {
-				if d := time.Until(next); d > 0 {
-					t := time.NewTimer(d)
-					select {
-					case <-ctx.Done():
-						t.Stop()
-					case <-t.C:
-					}
-					if ctx.Err() != nil {
-						break
-					}
+				if !sleepUntil(ctx, next) {
+					break
 				}
 				co := r.plan.pick(crng)
 				r.prepare(&rc, co)
@@ -824,3 +816,16 @@ func setup(sc *scenarios.Scenario, cfg Config) error {
 
 // ErrPreload reports a preload the server refused.
 var ErrPreload = errors.New("loadgen: preload failed")
+
+// sleepUntil waits until t (open loop's schedule) or until ctx ends; it reports whether ctx is still live.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	if d := time.Until(t); d > 0 {
+		tm := time.NewTimer(d)
+		defer tm.Stop()
+		select {
+		case <-ctx.Done():
+		case <-tm.C:
+		}
+	}
+	return ctx.Err() == nil
+}

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"bytes"
+	"github.com/kvlab/kvlab/resp"
 	"testing"
 )
 
@@ -35,11 +36,11 @@ func TestBacklogRing(t *testing.T) {
 }
 
 func TestCmdReader(t *testing.T) {
-	stream := appendCommandStrings(nil, "SELECT", "1")
-	stream = appendCommandStrings(stream, "SET", "k", "v\r\nx")
+	stream := resp.AppendCommandStrings(nil, "SELECT", "1")
+	stream = resp.AppendCommandStrings(stream, "SET", "k", "v\r\nx")
 	cr := cmdReader{r: bufioReader(stream)}
 	args, raw, err := cr.next()
-	if err != nil || string(args[0]) != "SELECT" || len(raw) != len(appendCommandStrings(nil, "SELECT", "1")) {
+	if err != nil || string(args[0]) != "SELECT" || len(raw) != len(resp.AppendCommandStrings(nil, "SELECT", "1")) {
 		t.Fatalf("%q %q %v", args, raw, err)
 	}
 	args, _, err = cr.next()

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
+	"github.com/kvlab/kvlab/resp"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +62,7 @@ type Node struct {
 	// role without mu.
 	mu        sync.Mutex
 	role      Role
+	isReplica atomic.Bool // role == RoleReplica, for the command path (read without any lock)
 	replid    string
 	replid2   string
 	secondOff int64 // second_repl_offset (-1 = none)
@@ -124,15 +126,8 @@ func newReplID() string {
 // SetListenPort sets the port a replica announces to its primary (the server's own port).
 func (n *Node) SetListenPort(p int) { n.listenPort.Store(int64(p)) }
 
-// Inner returns the wrapped engine (for engine-specific interfaces such as engines.Preparer).
-func (n *Node) Inner() engines.Engine { return n.Engine }
-
 // IsReplica reports whether the node follows a primary.
-func (n *Node) IsReplica() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.role == RoleReplica
-}
+func (n *Node) IsReplica() bool { return n.isReplica.Load() }
 
 // AppliedLSN returns the last primary LSN this node applied as a replica (from the stream, a full sync or a
 // promotion's catch-up), or, on a primary, the last LSN its engine assigned to a replicated write.
@@ -181,7 +176,7 @@ func (n *Node) encodeLocked(eff *keyspace.Effects, now int64, lsn uint64) {
 	b := n.scratch[:0]
 	if lsn > 0 || now != n.metaTime {
 		var l, t [20]byte
-		b = appendCommand(b, argREPLCONF, argMeta, strconv.AppendUint(l[:0], lsn, 10), strconv.AppendInt(t[:0], now, 10))
+		b = resp.AppendCommand(b, argREPLCONF, argMeta, strconv.AppendUint(l[:0], lsn, 10), strconv.AppendInt(t[:0], now, 10))
 		n.metaTime = now
 	}
 	if lsn > 0 {
@@ -189,19 +184,19 @@ func (n *Node) encodeLocked(eff *keyspace.Effects, now int64, lsn uint64) {
 	}
 	multi := eff.N > 1
 	if multi {
-		b = appendCommand(b, argMULTI)
+		b = resp.AppendCommand(b, argMULTI)
 	}
 	n.decArgs, _ = keyspace.DecodeEffectsReuse(eff.Buf, n.decArgs, func(db int, args [][]byte) error {
 		if db != n.selDB {
 			var d [4]byte
-			b = appendCommand(b, argSELECT, strconv.AppendInt(d[:0], int64(db), 10))
+			b = resp.AppendCommand(b, argSELECT, strconv.AppendInt(d[:0], int64(db), 10))
 			n.selDB = db
 		}
-		b = appendCommand(b, args...)
+		b = resp.AppendCommand(b, args...)
 		return nil
 	})
 	if multi {
-		b = appendCommand(b, argEXEC)
+		b = resp.AppendCommand(b, argEXEC)
 	}
 	n.appendStreamLocked(b)
 	if cap(b) <= 1<<20 {
@@ -243,7 +238,7 @@ func (n *Node) runCron() {
 		case now := <-t.C:
 			n.mu.Lock()
 			if n.role == RolePrimary && len(n.feeds) > 0 && now.Sub(n.lastPing) >= 10*time.Second {
-				n.appendStreamLocked(appendCommandStrings(nil, "PING"))
+				n.appendStreamLocked(resp.AppendCommandStrings(nil, "PING"))
 				n.lastPing = now
 			}
 			n.mu.Unlock()
@@ -396,7 +391,7 @@ func (n *Node) WaitReplicas(ctx context.Context, offset int64, numReplicas int, 
 	}
 	n.mu.Lock()
 	if n.role == RolePrimary && len(n.feeds) > 0 {
-		n.appendStreamLocked(appendCommandStrings(nil, "REPLCONF", "GETACK", "*"))
+		n.appendStreamLocked(resp.AppendCommandStrings(nil, "REPLCONF", "GETACK", "*"))
 	}
 	n.mu.Unlock()
 	var deadline <-chan time.Time

@@ -3,6 +3,7 @@ package replication
 import (
 	"errors"
 	"fmt"
+	"github.com/kvlab/kvlab/resp"
 	"net"
 	"sort"
 	"strconv"
@@ -166,15 +167,15 @@ func (n *Node) fullSyncPayload() (chunks [][]byte, size, keys int, err error) {
 			b = make([]byte, 0, payloadChunk)
 		}
 	}
-	b = appendCommandStrings(b, "REPLCONF", "KVLAB-META", strconv.FormatUint(lsn, 10), strconv.FormatInt(now, 10))
-	b = appendCommandStrings(b, "FLUSHALL")
+	b = resp.AppendCommandStrings(b, "REPLCONF", "KVLAB-META", strconv.FormatUint(lsn, 10), strconv.FormatInt(now, 10))
+	b = resp.AppendCommandStrings(b, "FLUSHALL")
 	var dump []byte
 	for i := 0; i < keyspace.NumDBs; i++ {
 		db := n.ks.DB(i)
 		if db.Len() == 0 {
 			continue
 		}
-		b = appendCommandStrings(b, "SELECT", strconv.Itoa(i))
+		b = resp.AppendCommandStrings(b, "SELECT", strconv.Itoa(i))
 		db.ForEach(func(key string, o *keyspace.Object) bool {
 			if o.ExpireAt != 0 && o.ExpireAt <= now {
 				return true
@@ -196,7 +197,7 @@ func (n *Node) fullSyncPayload() (chunks [][]byte, size, keys int, err error) {
 	if n.role == RoleReplica {
 		// A replica passes its primary's stream on unchanged, which continues in the database it last
 		// selected: the payload leaves the sub-replica there.
-		b = appendCommandStrings(b, "SELECT", strconv.Itoa(n.streamDB))
+		b = resp.AppendCommandStrings(b, "SELECT", strconv.Itoa(n.streamDB))
 	}
 	chunks = append(chunks, b)
 	size += len(b)

@@ -72,6 +72,7 @@ func (n *Node) Promote(catchupDir string) error {
 		n.replid2, n.secondOff = n.replid, n.reploff+1
 		n.replid = newReplID()
 		n.role = RolePrimary
+		n.isReplica.Store(false)
 		n.host, n.port = "", 0
 		n.selDB = -1
 		n.streaming.Store(n.active)

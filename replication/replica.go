@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"fmt"
+	"github.com/kvlab/kvlab/resp"
 	"io"
 	"net"
 	"strconv"
@@ -68,6 +69,7 @@ func (n *Node) Follow(host string, port int) (already bool) {
 		n.streamDB = 0 // the new primary's stream selects its database before its first entry
 	}
 	n.role = RoleReplica
+	n.isReplica.Store(true)
 	n.streaming.Store(false)
 	n.host, n.port = host, port
 	for f := range n.feeds {
@@ -172,7 +174,7 @@ func (l *link) session() error {
 	cmd := func(args ...string) (string, error) {
 		nc.SetDeadline(time.Now().Add(10 * time.Second))
 		defer nc.SetDeadline(time.Time{})
-		if _, err := nc.Write(appendCommandStrings(nil, args...)); err != nil {
+		if _, err := nc.Write(resp.AppendCommandStrings(nil, args...)); err != nil {
 			return "", err
 		}
 		return readLine(br)
@@ -273,7 +275,7 @@ func (l *link) sendAcks(nc net.Conn, stop chan struct{}) {
 		off := l.n.reploff
 		l.n.mu.Unlock()
 		nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		if _, err := nc.Write(appendCommandStrings(nil, "REPLCONF", "ACK", strconv.FormatInt(off, 10))); err != nil {
+		if _, err := nc.Write(resp.AppendCommandStrings(nil, "REPLCONF", "ACK", strconv.FormatInt(off, 10))); err != nil {
 			nc.Close()
 			return
 		}

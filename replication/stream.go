@@ -8,30 +8,6 @@ import (
 	"strconv"
 )
 
-// appendCommand appends args as a RESP multibulk command, the form every entry of the stream takes.
-func appendCommand(dst []byte, args ...[]byte) []byte {
-	dst = append(dst, '*')
-	dst = strconv.AppendInt(dst, int64(len(args)), 10)
-	dst = append(dst, '\r', '\n')
-	for _, a := range args {
-		dst = append(dst, '$')
-		dst = strconv.AppendInt(dst, int64(len(a)), 10)
-		dst = append(dst, '\r', '\n')
-		dst = append(dst, a...)
-		dst = append(dst, '\r', '\n')
-	}
-	return dst
-}
-
-// appendCommandStrings is appendCommand for string arguments.
-func appendCommandStrings(dst []byte, args ...string) []byte {
-	b := make([][]byte, len(args))
-	for i, a := range args {
-		b[i] = []byte(a)
-	}
-	return appendCommand(dst, b...)
-}
-
 var errProtocol = errors.New("replication: protocol error in the replication stream")
 
 // maxStreamArg bounds one argument of the stream (Redis's proto-max-bulk-len default is 512 MB).

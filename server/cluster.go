@@ -63,17 +63,12 @@ type clusterState struct {
 	migrating map[int]string
 	importing map[int]string
 
-	// rc is the replication layer (nil until SetReplicationControl); promoting is set while this node takes
-	// over its primary's slots (they answer -TRYAGAIN until it has caught up).
-	rc        replicationControl
+	// promoting is set while this node takes over its primary's slots (they answer -TRYAGAIN until it
+	// has caught up).
 	promoting atomic.Bool
 
 	// peers forward PUBLISH to the other nodes (cluster_pubsub.go).
 	peers peerLinks
-
-	// onChange hooks run (keyspace lock not held) after a reload changed this node's role or primary.
-	mu       sync.Mutex
-	onChange []func(old, cur *clusterView)
 }
 
 // connCluster is a connection's cluster state (owned by the connection).
@@ -86,8 +81,8 @@ func init() {
 	const f, st, ld = keyspace.FlagFast, keyspace.FlagStale, keyspace.FlagLoading
 	g := "cluster"
 	cat := keyspace.CatSlow
-	sub := func(name string, arity int, flags keyspace.Flags, summary, since string, h func(*keyspace.Ctx)) *keyspace.Command {
-		return &keyspace.Command{Name: name, Arity: arity, Flags: flags | st, Categories: cat, Group: g, Summary: summary, Since: since, Handler: h}
+	sub := func(name string, arity int, flags keyspace.Flags, summary, since string, h func(*keyspace.Ctx, *clusterState)) *keyspace.Command {
+		return &keyspace.Command{Name: name, Arity: arity, Flags: flags | st, Categories: cat, Group: g, Summary: summary, Since: since, Handler: clusterOnly(h)}
 	}
 	adm := keyspace.FlagAdmin
 	keyspace.Register(
@@ -108,9 +103,9 @@ func init() {
 				"failover":        sub("failover", -2, adm, "Forces a replica to perform a manual failover of its master.", "3.0.0", cmdClusterFailover),
 				"help":            sub("help", 2, ld, "Returns helpful text about the different subcommands.", "5.0.0", cmdClusterHelp),
 			}},
-		&keyspace.Command{Name: "readonly", Arity: 1, Flags: f | ld | st, Categories: keyspace.CatConnection, Group: g, Summary: "Enables read-only queries for a connection to a Redis Cluster replica node.", Since: "3.0.0", Handler: cmdReadonly},
-		&keyspace.Command{Name: "readwrite", Arity: 1, Flags: f | ld | st, Categories: keyspace.CatConnection, Group: g, Summary: "Enables read-write queries for a connection to a Reids Cluster replica node.", Since: "3.0.0", Handler: cmdReadwrite},
-		&keyspace.Command{Name: "asking", Arity: 1, Flags: f, Categories: keyspace.CatConnection, Group: g, Summary: "Signals that a cluster client is following an -ASK redirect.", Since: "3.0.0", Handler: cmdAsking},
+		&keyspace.Command{Name: "readonly", Arity: 1, Flags: f | ld | st, Categories: keyspace.CatConnection, Group: g, Summary: "Enables read-only queries for a connection to a Redis Cluster replica node.", Since: "3.0.0", Handler: clusterOnly(cmdReadonly)},
+		&keyspace.Command{Name: "readwrite", Arity: 1, Flags: f | ld | st, Categories: keyspace.CatConnection, Group: g, Summary: "Enables read-write queries for a connection to a Reids Cluster replica node.", Since: "3.0.0", Handler: clusterOnly(cmdReadwrite)},
+		&keyspace.Command{Name: "asking", Arity: 1, Flags: f, Categories: keyspace.CatConnection, Group: g, Summary: "Signals that a cluster client is following an -ASK redirect.", Since: "3.0.0", Handler: clusterOnly(cmdAsking)},
 	)
 	addPreExec(30, clusterRedirect)
 	startHooks = append(startHooks, startCluster)
@@ -136,9 +131,6 @@ func (s *Server) mode() string {
 	}
 	return "standalone"
 }
-
-// ClusterEnabled reports whether the server runs in cluster mode.
-func (s *Server) ClusterEnabled() bool { return s.cl != nil }
 
 // startCluster loads (or creates) the topology and starts watching it.
 func startCluster(s *Server) error {
@@ -195,7 +187,7 @@ func startCluster(s *Server) error {
 	s.cl = cl
 	cl.wg.Add(1)
 	go cl.watch(s)
-	return s.startFailover(replNode{s})
+	return s.startFailover()
 }
 
 // reload reads the topology file when it changed and publishes it.
@@ -252,15 +244,10 @@ func (cl *clusterState) reload(s *Server, locked bool) error {
 			s.ks.Mu.Unlock()
 		}
 		s.Logf("cluster: topology epoch %d loaded (%s)", t.Epoch, v.me().Role)
-		cl.mu.Lock()
-		hooks := cl.onChange
-		cl.mu.Unlock()
-		for _, h := range hooks {
-			if locked {
-				go h(old, v) // hooks may take the keyspace lock
-			} else {
-				h(old, v)
-			}
+		if locked {
+			go s.clusterRoleChanged(old, v) // it may take the keyspace lock
+		} else {
+			s.clusterRoleChanged(old, v)
 		}
 	}
 	return nil
@@ -289,46 +276,6 @@ func (cl *clusterState) watch(s *Server) {
 	}
 }
 
-// OnClusterChange registers fn to run after every topology reload (not under the keyspace lock).
-func (s *Server) OnClusterChange(fn func(oldRole, newRole, primaryAddr string)) {
-	if s.cl == nil {
-		return
-	}
-	s.cl.mu.Lock()
-	defer s.cl.mu.Unlock()
-	s.cl.onChange = append(s.cl.onChange, func(old, cur *clusterView) {
-		addr := ""
-		if cur.primary >= 0 {
-			addr = cur.topo.Nodes[cur.primary].Addr()
-		}
-		fn(old.me().Role, cur.me().Role, addr)
-	})
-}
-
-// ClusterTopology returns the topology this node runs on, its own id and the file it came from.
-func (s *Server) ClusterTopology() (*cluster.Topology, string, string) {
-	if s.cl == nil {
-		return nil, "", ""
-	}
-	return s.cl.view.Load().topo, s.cl.id, s.cl.path
-}
-
-// ClusterReload rereads the topology file now (after this process changed it).
-func (s *Server) ClusterReload() error {
-	if s.cl == nil {
-		return nil
-	}
-	return s.cl.reload(s, false)
-}
-
-// ClusterNodeTimeout is how long a primary may be unreachable before its replica takes over.
-func (s *Server) ClusterNodeTimeout() time.Duration {
-	if s.cl == nil {
-		return 0
-	}
-	return s.cl.timeout
-}
-
 const (
 	errCrossSlot = "CROSSSLOT Keys in request don't hash to the same slot"
 	errTryAgain  = "TRYAGAIN Multiple keys request during rehashing of slot"
@@ -345,33 +292,40 @@ func clusterRedirect(c *conn, cmd *keyspace.Command, msg string, args [][]byte) 
 	if cmd.Name != "asking" {
 		c.cl.asking = false
 	}
+	var ibuf [8]int // key positions, without allocating on the command path
 	if cmd.Name == "exec" && c.tx.active {
 		// The whole transaction must live in one slot this node serves.
 		slot := -1
-		var keys [][]byte
 		for _, q := range c.tx.queue {
-			for _, i := range q.cmd.KeyIndexes(q.args) {
-				k := q.args[i]
-				sl := cluster.KeySlot(k)
+			for _, i := range q.cmd.AppendKeyIndexes(ibuf[:0], q.args) {
+				sl := cluster.KeySlot(q.args[i])
 				if slot >= 0 && sl != slot {
 					c.endTx()
 					c.w.Error(errCrossSlot)
 					return true, 0
 				}
 				slot = sl
-				keys = append(keys, k)
 			}
 		}
-		if slot >= 0 {
-			if reply := cl.route(c, cmd, slot, keys, asking); reply != "" {
-				c.endTx()
-				c.w.Error(reply)
-				return true, 0
+		if slot < 0 {
+			return false, 0
+		}
+		var keys [][]byte // needed only while the slot moves
+		if cl.migrating[slot] != "" || cl.importing[slot] != "" {
+			for _, q := range c.tx.queue {
+				for _, i := range q.cmd.AppendKeyIndexes(ibuf[:0], q.args) {
+					keys = append(keys, q.args[i])
+				}
 			}
+		}
+		if reply := cl.route(c, cmd, slot, keys, asking); reply != "" {
+			c.endTx()
+			c.w.Error(reply)
+			return true, 0
 		}
 		return false, 0
 	}
-	idx := cmd.KeyIndexes(args)
+	idx := cmd.AppendKeyIndexes(ibuf[:0], args)
 	if len(idx) == 0 {
 		return false, 0
 	}
@@ -463,41 +417,36 @@ func missingKeys(db *keyspace.DB, keys [][]byte) int {
 	return n
 }
 
-func clusterOf(x *keyspace.Ctx) *clusterState {
-	cl := connOf(x).s.cl
-	if cl == nil {
-		x.Error(errNoCluster)
+// clusterOnly adapts the handler of a command that exists only in cluster mode; elsewhere the command
+// gets Redis's error.
+func clusterOnly(h func(x *keyspace.Ctx, cl *clusterState)) func(*keyspace.Ctx) {
+	return func(x *keyspace.Ctx) {
+		cl := connOf(x).s.cl
+		if cl == nil {
+			x.Error(errNoCluster)
+			return
+		}
+		h(x, cl)
 	}
-	return cl
 }
 
-func cmdReadonly(x *keyspace.Ctx) {
-	if clusterOf(x) == nil {
-		return
-	}
+func cmdReadonly(x *keyspace.Ctx, cl *clusterState) {
 	connOf(x).cl.readonly = true
 	x.OK()
 }
 
-func cmdReadwrite(x *keyspace.Ctx) {
-	if clusterOf(x) == nil {
-		return
-	}
+func cmdReadwrite(x *keyspace.Ctx, cl *clusterState) {
 	connOf(x).cl.readonly = false
 	x.OK()
 }
 
-func cmdAsking(x *keyspace.Ctx) {
-	if clusterOf(x) == nil {
-		return
-	}
+func cmdAsking(x *keyspace.Ctx, cl *clusterState) {
 	connOf(x).cl.asking = true
 	x.OK()
 }
 
-func cmdClusterHelp(x *keyspace.Ctx) {
-	lines := []string{
-		"CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+func cmdClusterHelp(x *keyspace.Ctx, cl *clusterState) {
+	writeHelp(x, "CLUSTER",
 		"COUNTKEYSINSLOT <slot>", "    Return the number of keys in <slot>.",
 		"GETKEYSINSLOT <slot> <count>", "    Return key names stored by current node in a slot.",
 		"FAILOVER [FORCE|TAKEOVER]", "    Promote current replica node to being a master.",
@@ -512,20 +461,10 @@ func cmdClusterHelp(x *keyspace.Ctx) {
 		"SHARDS", "    Return information about slot range mappings and the nodes associated with them.",
 		"SLOTS", "    Return information about slots range mappings. Each range is made of:",
 		"    start, end, master and replicas IP addresses, ports and ids",
-		"HELP", "    Print this help.",
-		"(kvlab: the topology is managed by `kvlab cluster`; MEET, ADDSLOTS, FORGET and RESET are not provided.)",
-	}
-	x.W.Array(len(lines))
-	for _, l := range lines {
-		x.W.Simple(l)
-	}
+		"(kvlab: the topology is managed by `kvlab cluster`; MEET, ADDSLOTS, FORGET and RESET are not provided.)")
 }
 
-func cmdClusterInfo(x *keyspace.Ctx) {
-	cl := clusterOf(x)
-	if cl == nil {
-		return
-	}
+func cmdClusterInfo(x *keyspace.Ctx, cl *clusterState) {
 	v := cl.view.Load()
 	assigned, ok, fail := 0, 0, 0
 	for _, o := range v.owners {
@@ -556,16 +495,12 @@ func cmdClusterInfo(x *keyspace.Ctx) {
 	x.W.Verbatim("txt", b.String())
 }
 
-func cmdClusterMyID(x *keyspace.Ctx) {
-	if cl := clusterOf(x); cl != nil {
-		x.W.BulkString(cl.id)
-	}
+func cmdClusterMyID(x *keyspace.Ctx, cl *clusterState) {
+	x.W.BulkString(cl.id)
 }
 
-func cmdClusterMyShardID(x *keyspace.Ctx) {
-	if cl := clusterOf(x); cl != nil {
-		x.W.BulkString(cl.view.Load().me().Shard)
-	}
+func cmdClusterMyShardID(x *keyspace.Ctx, cl *clusterState) {
+	x.W.BulkString(cl.view.Load().me().Shard)
 }
 
 // writeNodeEndpoint writes a node as CLUSTER SLOTS does: ip, port, id, networking metadata (empty map).
@@ -577,11 +512,7 @@ func writeNodeEndpoint(x *keyspace.Ctx, n *cluster.Node) {
 	x.W.Map(0)
 }
 
-func cmdClusterSlots(x *keyspace.Ctx) {
-	cl := clusterOf(x)
-	if cl == nil {
-		return
-	}
+func cmdClusterSlots(x *keyspace.Ctx, cl *clusterState) {
 	v := cl.view.Load()
 	type entry struct {
 		r cluster.Range
@@ -619,11 +550,7 @@ func nodeHealth(n *cluster.Node) string {
 	return "online"
 }
 
-func cmdClusterShards(x *keyspace.Ctx) {
-	cl := clusterOf(x)
-	if cl == nil {
-		return
-	}
+func cmdClusterShards(x *keyspace.Ctx, cl *clusterState) {
 	v := cl.view.Load()
 	prims := v.topo.Primaries()
 	x.W.Array(len(prims))
@@ -660,8 +587,8 @@ func cmdClusterShards(x *keyspace.Ctx) {
 			}
 			x.W.BulkString("replication-offset")
 			off := int64(0)
-			if n.ID == cl.id && cl.rc != nil {
-				off = cl.rc.Offset()
+			if n.ID == cl.id {
+				off = connOf(x).s.repl.Offset()
 			}
 			x.W.Int(off)
 			x.W.BulkString("health")
@@ -712,11 +639,7 @@ func (cl *clusterState) migrationsOf(v *clusterView) string {
 	return strings.Join(out, "")
 }
 
-func cmdClusterNodes(x *keyspace.Ctx) {
-	cl := clusterOf(x)
-	if cl == nil {
-		return
-	}
+func cmdClusterNodes(x *keyspace.Ctx, cl *clusterState) {
 	v := cl.view.Load()
 	var b strings.Builder
 	for i := range v.topo.Nodes {
@@ -730,11 +653,7 @@ func cmdClusterNodes(x *keyspace.Ctx) {
 	x.W.Verbatim("txt", b.String())
 }
 
-func cmdClusterReplicas(x *keyspace.Ctx) {
-	cl := clusterOf(x)
-	if cl == nil {
-		return
-	}
+func cmdClusterReplicas(x *keyspace.Ctx, cl *clusterState) {
 	v := cl.view.Load()
 	n := v.topo.Node(string(x.Args[2]))
 	if n == nil {
@@ -752,10 +671,8 @@ func cmdClusterReplicas(x *keyspace.Ctx) {
 	}
 }
 
-func cmdClusterKeySlot(x *keyspace.Ctx) {
-	if clusterOf(x) != nil {
-		x.W.Int(int64(cluster.KeySlot(x.Args[2])))
-	}
+func cmdClusterKeySlot(x *keyspace.Ctx, cl *clusterState) {
+	x.W.Int(int64(cluster.KeySlot(x.Args[2])))
 }
 
 // parseSlot reads a slot number argument; it writes Redis's error and returns -1 when it is not one.
@@ -768,10 +685,7 @@ func parseSlot(x *keyspace.Ctx, b []byte) int {
 	return int(n)
 }
 
-func cmdClusterCountKeys(x *keyspace.Ctx) {
-	if clusterOf(x) == nil {
-		return
-	}
+func cmdClusterCountKeys(x *keyspace.Ctx, cl *clusterState) {
 	slot, err := keyspace.ParseInt(x.Args[2])
 	if err != nil {
 		x.Error(keyspace.ErrNotInt)
@@ -802,10 +716,7 @@ func keysInSlot(db *keyspace.DB, slot, max int) []string {
 	return keys
 }
 
-func cmdClusterGetKeys(x *keyspace.Ctx) {
-	if clusterOf(x) == nil {
-		return
-	}
+func cmdClusterGetKeys(x *keyspace.Ctx, cl *clusterState) {
 	slot, err := keyspace.ParseInt(x.Args[2])
 	if err != nil {
 		x.Error(keyspace.ErrNotInt)
@@ -830,11 +741,7 @@ func cmdClusterGetKeys(x *keyspace.Ctx) {
 // cmdClusterSetSlot is CLUSTER SETSLOT slot IMPORTING id | MIGRATING id | STABLE | NODE id. MIGRATING and
 // IMPORTING are this node's state (as in Redis); NODE rewrites the topology file, bumping the epoch, so
 // every node learns the new owner.
-func cmdClusterSetSlot(x *keyspace.Ctx) {
-	cl := clusterOf(x)
-	if cl == nil {
-		return
-	}
+func cmdClusterSetSlot(x *keyspace.Ctx, cl *clusterState) {
 	slot := parseSlot(x, x.Args[2])
 	if slot < 0 {
 		return
@@ -943,14 +850,7 @@ func cmdClusterSetSlot(x *keyspace.Ctx) {
 	x.OK()
 }
 
-// clusterFailover is set by the replication layer: it promotes this replica (manual CLUSTER FAILOVER).
-var clusterFailover func(s *Server, force bool) error
-
-func cmdClusterFailover(x *keyspace.Ctx) {
-	cl := clusterOf(x)
-	if cl == nil {
-		return
-	}
+func cmdClusterFailover(x *keyspace.Ctx, cl *clusterState) {
 	force := false
 	if len(x.Args) > 3 {
 		x.Error("ERR syntax error")
@@ -969,14 +869,10 @@ func cmdClusterFailover(x *keyspace.Ctx) {
 		x.Error("ERR You should send CLUSTER FAILOVER to a replica")
 		return
 	}
-	if clusterFailover == nil {
-		x.Error("ERR kvlab: failover is not available in this build")
-		return
-	}
 	s := connOf(x).s
 	// The promotion waits on the network and the disk: it runs in the background, like Redis's manual failover.
 	go func() {
-		if err := clusterFailover(s, force); err != nil {
+		if err := s.failover(force, false); err != nil {
 			s.Logf("cluster: manual failover failed: %v", err)
 		}
 	}()

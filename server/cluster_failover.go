@@ -31,36 +31,20 @@ import (
 //     stream had not delivered (ElastiCache's asynchronous replication).
 //  4. It stops promoting and serves.
 
-// replicationControl is what cluster mode needs from the replication layer.
-type replicationControl interface {
-	// Promote stops following the primary and makes this node a primary, after replaying the log in
-	// catchupDir (a data directory of the old primary; "" = none) beyond what the stream delivered.
-	Promote(catchupDir string) error
-	// Follow makes this node a replica of the primary at addr (full or partial resync).
-	Follow(addr string) error
-	// Offset is the replication offset: applied from the primary (replica) or produced (primary).
-	Offset() int64
-}
-
-// replNode adapts the server's replication node.
-type replNode struct{ s *Server }
-
-func (r replNode) Promote(dir string) error { return r.s.repl.Promote(dir) }
-func (r replNode) Offset() int64            { return r.s.repl.Offset() }
-func (r replNode) Follow(addr string) error {
+// follow makes this node a replica of the primary at addr (host:port).
+func (s *Server) follow(addr string) error {
 	host, port, err := splitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("primary address %q: %w", addr, err)
 	}
-	r.s.repl.Follow(host, port)
+	s.repl.Follow(host, port)
 	return nil
 }
 
 // startFailover connects cluster mode to replication and starts the failover monitor. A node the
 // topology lists as a replica starts following its primary; a node marked failed rejoins.
-func (s *Server) startFailover(rc replicationControl) error {
+func (s *Server) startFailover() error {
 	cl := s.cl
-	cl.rc = rc
 	v := cl.view.Load()
 	if me := v.me(); me.Failed {
 		// Back after being declared dead: rejoin as what the topology now says.
@@ -82,13 +66,10 @@ func (s *Server) startFailover(rc replicationControl) error {
 		s.repl.SetListenPort(p)
 	}
 	if v.primary >= 0 {
-		if err := rc.Follow(v.topo.Nodes[v.primary].Addr()); err != nil {
+		if err := s.follow(v.topo.Nodes[v.primary].Addr()); err != nil {
 			return fmt.Errorf("server: cluster: follow %s: %w", v.topo.Nodes[v.primary].Addr(), err)
 		}
 	}
-	cl.mu.Lock()
-	cl.onChange = append(cl.onChange, func(old, cur *clusterView) { s.clusterRoleChanged(old, cur) })
-	cl.mu.Unlock()
 	cl.wg.Add(1)
 	go s.monitorPrimary()
 	return nil
@@ -102,7 +83,6 @@ func handoverFile(dir string, epoch uint64) string {
 // clusterRoleChanged reacts to a topology reload: a demoted primary hands over, a replica whose primary
 // changed follows the new one.
 func (s *Server) clusterRoleChanged(old, cur *clusterView) {
-	cl := s.cl
 	me := cur.me()
 	if old.me().Role == cluster.RolePrimary && me.Role == cluster.RoleReplica {
 		// Demoted by a manual failover: nothing executed here may be left behind.
@@ -119,10 +99,7 @@ func (s *Server) clusterRoleChanged(old, cur *clusterView) {
 			s.Logf("cluster: demoted, but the log could not be made durable (%v); the new primary may miss writes", err)
 			return
 		}
-		off := int64(0)
-		if cl.rc != nil {
-			off = cl.rc.Offset()
-		}
+		off := s.repl.Offset()
 		if me.Dir != "" {
 			tmp := handoverFile(me.Dir, cur.topo.Epoch) + ".tmp"
 			if err := os.WriteFile(tmp, []byte(strconv.FormatInt(off, 10)+"\n"), 0o644); err == nil {
@@ -131,14 +108,14 @@ func (s *Server) clusterRoleChanged(old, cur *clusterView) {
 		}
 		s.Logf("cluster: demoted to a replica at epoch %d (replication offset %d handed over)", cur.topo.Epoch, off)
 	}
-	if me.Role == cluster.RoleReplica && cur.primary >= 0 && cl.rc != nil {
+	if me.Role == cluster.RoleReplica && cur.primary >= 0 {
 		newAddr := cur.topo.Nodes[cur.primary].Addr()
 		oldAddr := ""
 		if old.primary >= 0 {
 			oldAddr = old.topo.Nodes[old.primary].Addr()
 		}
 		if newAddr != oldAddr || old.me().Role != cluster.RoleReplica {
-			if err := cl.rc.Follow(newAddr); err != nil {
+			if err := s.follow(newAddr); err != nil {
 				s.Logf("cluster: follow the new primary %s: %v", newAddr, err)
 			} else {
 				s.Logf("cluster: now a replica of %s", newAddr)
@@ -188,19 +165,12 @@ func (s *Server) monitorPrimary() {
 	}
 }
 
-func init() {
-	clusterFailover = func(s *Server, force bool) error { return s.failover(force, false) }
-}
-
 // errStandDown reports that the topology changed under a failover (another replica won).
 var errStandDown = errors.New("the shard's topology changed meanwhile; standing down")
 
 // failover promotes this replica. auto means the primary is dead; force skips the hand-over wait.
 func (s *Server) failover(force, auto bool) error {
 	cl := s.cl
-	if cl.rc == nil {
-		return errors.New("replication is not running")
-	}
 	v := cl.view.Load()
 	if v.primary < 0 {
 		return errors.New("this node is not a replica")
@@ -248,13 +218,13 @@ func (s *Server) failover(force, auto bool) error {
 		if b, err := os.ReadFile(handoverFile(oldPrimary.Dir, t.Epoch)); err == nil {
 			want, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 			deadline := time.Now().Add(10 * time.Second)
-			for cl.rc.Offset() < want && time.Now().Before(deadline) {
+			for s.repl.Offset() < want && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
 		}
 	}
 	start := time.Now()
-	if err := cl.rc.Promote(catchup); err != nil {
+	if err := s.repl.Promote(catchup); err != nil {
 		return fmt.Errorf("promote (catch up from %q): %w", catchup, err)
 	}
 	if err := cl.reload(s, false); err != nil {

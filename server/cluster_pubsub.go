@@ -2,9 +2,7 @@ package server
 
 import (
 	"bufio"
-	"crypto/tls"
 	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +18,8 @@ import (
 // A peer that is down is retried; messages queued beyond peerQueueLen are dropped and counted.
 
 const peerQueueLen = 4096
+
+var argPublishLocal = []byte("KVLAB.PUBLISHLOCAL")
 
 // peerLink forwards messages to one other node.
 type peerLink struct {
@@ -69,6 +69,8 @@ func (s *Server) forwardPublish(channel, msg []byte) {
 	if p.links == nil {
 		p.links = map[string]*peerLink{}
 	}
+	// One copy for every peer (args alias the client's read buffer; the links only read the copy).
+	m := [2][]byte{append([]byte(nil), channel...), append([]byte(nil), msg...)}
 	for i := range v.topo.Nodes {
 		n := &v.topo.Nodes[i]
 		if i == v.self || n.Failed {
@@ -82,7 +84,7 @@ func (s *Server) forwardPublish(channel, msg []byte) {
 			go func() { defer p.wg.Done(); s.runPeerLink(l) }()
 		}
 		select {
-		case l.queue <- [2][]byte{append([]byte(nil), channel...), append([]byte(nil), msg...)}:
+		case l.queue <- m:
 		default:
 			if l.dropped.Add(1) == 1 {
 				s.Logf("cluster: the link to %s is behind; PUBLISH messages for it are being dropped", l.addr)
@@ -115,31 +117,18 @@ func (s *Server) runPeerLink(l *peerLink) {
 
 // peerSession connects, authenticates and forwards until the connection fails or the link stops.
 func (s *Server) peerSession(l *peerLink) error {
-	nc, err := net.DialTimeout("tcp", l.addr, 2*time.Second)
+	nc, err := s.dialNode(l.addr, l.tls, 2*time.Second)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	if l.tls && s.cfg.ClientTLS != nil {
-		tc := s.cfg.ClientTLS.Clone()
-		if tc.ServerName == "" {
-			tc.ServerName, _, _ = net.SplitHostPort(l.addr)
-		}
-		t := tls.Client(nc, tc)
-		t.SetDeadline(time.Now().Add(5 * time.Second))
-		if err := t.Handshake(); err != nil {
-			return err
-		}
-		t.SetDeadline(time.Time{})
-		nc = t
-	}
 	var w resp.Writer
 	rr := resp.NewReplyReader(bufio.NewReader(nc))
 	if pass := s.cfg.Replication.MasterAuth; pass != "" {
 		if u := s.cfg.Replication.MasterUser; u != "" {
-			writeCommand(&w, "AUTH", []byte(u), []byte(pass))
+			w.Buf = resp.AppendCommandStrings(w.Buf, "AUTH", u, pass)
 		} else {
-			writeCommand(&w, "AUTH", []byte(pass))
+			w.Buf = resp.AppendCommandStrings(w.Buf, "AUTH", pass)
 		}
 		if _, err := nc.Write(w.Buf); err != nil {
 			return err
@@ -178,11 +167,11 @@ func (s *Server) peerSession(l *peerLink) error {
 			return err
 		case m := <-l.queue:
 			w.Reset()
-			writeCommand(&w, "KVLAB.PUBLISHLOCAL", m[0], m[1])
+			w.Buf = resp.AppendCommand(w.Buf, argPublishLocal, m[0], m[1])
 			for len(w.Buf) < 64<<10 { // batch what is already queued
 				select {
 				case m := <-l.queue:
-					writeCommand(&w, "KVLAB.PUBLISHLOCAL", m[0], m[1])
+					w.Buf = resp.AppendCommand(w.Buf, argPublishLocal, m[0], m[1])
 					continue
 				default:
 				}

@@ -3,6 +3,8 @@ package server
 import (
 	"bufio"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -23,6 +25,13 @@ func init() {
 			Categories: keyspace.CatKeyspace | keyspace.CatDangerous, Group: "generic",
 			Summary: "Atomically transfers a key from one Redis instance to another.", Since: "2.6.0", Handler: cmdMigrate},
 	)
+	closeHooks = append(closeHooks, func(s *Server) {
+		s.ks.Mu.Lock()
+		for addr := range s.migrateConns {
+			s.dropMigrateConn(addr)
+		}
+		s.ks.Mu.Unlock()
+	})
 	restore := keyspace.Lookup([]byte("restore"))
 	if restore != nil {
 		ra := *restore
@@ -130,68 +139,62 @@ func cmdMigrate(x *keyspace.Ctx) {
 	}
 	s := connOf(x).s
 	d := time.Duration(timeout) * time.Millisecond
-	nc, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), d)
+	addr := net.JoinHostPort(host, port)
+	mc, err := s.migrateConnTo(addr, d)
 	if err != nil {
-		x.Error("IOERR error or timeout connecting to the client")
+		x.Error("IOERR error or timeout connecting to the client (" + err.Error() + ")")
 		return
 	}
-	defer nc.Close()
-	if s.cfg.ClientTLS != nil {
-		tc := s.cfg.ClientTLS.Clone()
-		if tc.ServerName == "" {
-			tc.ServerName = host
-		}
-		tconn := tls.Client(nc, tc)
-		tconn.SetDeadline(time.Now().Add(d))
-		if err := tconn.Handshake(); err != nil {
-			x.Error("IOERR error or timeout connecting to the client (TLS: " + err.Error() + ")")
-			return
-		}
-		nc = tconn
-	}
-	nc.SetDeadline(time.Now().Add(d + time.Duration(len(items))*time.Millisecond))
-	var w resp.Writer
+	mc.nc.SetDeadline(time.Now().Add(d + time.Duration(len(items))*time.Millisecond))
+	var buf []byte
 	n := 0
 	if pass != "" {
 		if user != "" {
-			writeCommand(&w, "AUTH", []byte(user), []byte(pass))
+			buf = resp.AppendCommandStrings(buf, "AUTH", user, pass)
 		} else {
-			writeCommand(&w, "AUTH", []byte(pass))
+			buf = resp.AppendCommandStrings(buf, "AUTH", pass)
 		}
 		n++
 	}
-	if db != 0 {
-		writeCommand(&w, "SELECT", []byte(strconv.FormatInt(db, 10)))
+	if int(db) != mc.db {
+		buf = resp.AppendCommandStrings(buf, "SELECT", strconv.FormatInt(db, 10))
 		n++
 	}
 	for _, it := range items {
-		args := [][]byte{it.key, []byte(strconv.FormatInt(it.ttl, 10)), it.payload}
+		args := [][]byte{[]byte("RESTORE-ASKING"), it.key, []byte(strconv.FormatInt(it.ttl, 10)), it.payload}
 		if replace {
 			args = append(args, []byte("REPLACE"))
 		}
-		writeCommand(&w, "RESTORE-ASKING", args...)
+		buf = resp.AppendCommand(buf, args...)
 	}
-	if _, err := nc.Write(w.Buf); err != nil {
+	if _, err := mc.nc.Write(buf); err != nil {
+		s.dropMigrateConn(addr)
 		x.Error("IOERR error or timeout writing to target instance")
 		return
 	}
-	rr := resp.NewReplyReader(bufio.NewReader(nc))
 	for range n {
-		v, err := rr.Read()
-		if err != nil {
-			x.Error("IOERR error or timeout reading to target instance")
-			return
+		v, err := mc.rr.Read()
+		if err == nil && v.Kind == '-' {
+			err = errors.New("ERR Target instance replied with error: " + string(v.Str))
 		}
-		if v.Kind == '-' {
-			x.Error("ERR Target instance replied with error: " + string(v.Str))
+		if err != nil {
+			s.dropMigrateConn(addr) // its remaining replies are unread
+			if v.Kind == '-' {
+				x.Error(err.Error())
+			} else {
+				x.Error("IOERR error or timeout reading to target instance")
+			}
 			return
 		}
 	}
+	mc.db = int(db)
+	rr := mc.rr
 	var firstErr string
 	var moved [][]byte
 	for _, it := range items {
 		v, err := rr.Read()
 		if err != nil {
+			s.dropMigrateConn(addr)
 			if firstErr == "" {
 				firstErr = "IOERR error or timeout reading to target instance"
 			}
@@ -222,11 +225,67 @@ func cmdMigrate(x *keyspace.Ctx) {
 	x.OK()
 }
 
-// writeCommand encodes a command as a RESP multibulk.
-func writeCommand(w *resp.Writer, name string, args ...[]byte) {
-	w.Array(1 + len(args))
-	w.BulkString(name)
-	for _, a := range args {
-		w.Bulk(a)
+// migrateConn is a connection MIGRATE keeps to a target: like Redis, it is reused by the next MIGRATE to the
+// same address within migrateIdle, so a reshard's many MIGRATEs do not each pay a dial (and a TLS
+// handshake). The connections are guarded by the keyspace lock (MIGRATE runs under it).
+type migrateConn struct {
+	nc   net.Conn
+	rr   *resp.ReplyReader
+	db   int // the database the connection has SELECTed
+	last time.Time
+}
+
+const migrateIdle = 10 * time.Second
+
+// migrateConnTo returns the cached connection to addr, or dials one (keyspace lock held).
+func (s *Server) migrateConnTo(addr string, timeout time.Duration) (*migrateConn, error) {
+	now := time.Now()
+	for a, mc := range s.migrateConns {
+		if now.Sub(mc.last) > migrateIdle {
+			mc.nc.Close()
+			delete(s.migrateConns, a)
+		}
 	}
+	if mc := s.migrateConns[addr]; mc != nil {
+		mc.last = now
+		return mc, nil
+	}
+	nc, err := s.dialNode(addr, s.cfg.ClientTLS != nil, timeout)
+	if err != nil {
+		return nil, err
+	}
+	mc := &migrateConn{nc: nc, rr: resp.NewReplyReader(bufio.NewReader(nc)), last: now}
+	if s.migrateConns == nil {
+		s.migrateConns = map[string]*migrateConn{}
+	}
+	s.migrateConns[addr] = mc
+	return mc, nil
+}
+
+// dropMigrateConn closes the cached connection to addr (after an error left it in an unknown state).
+func (s *Server) dropMigrateConn(addr string) {
+	if mc := s.migrateConns[addr]; mc != nil {
+		mc.nc.Close()
+		delete(s.migrateConns, addr)
+	}
+}
+
+// dialNode connects to another kvlab or Redis node, with TLS (Config.ClientTLS) when useTLS.
+func (s *Server) dialNode(addr string, useTLS bool, timeout time.Duration) (net.Conn, error) {
+	nc, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil || !useTLS || s.cfg.ClientTLS == nil {
+		return nc, err
+	}
+	tc := s.cfg.ClientTLS.Clone()
+	if tc.ServerName == "" {
+		tc.ServerName, _, _ = net.SplitHostPort(addr)
+	}
+	t := tls.Client(nc, tc)
+	t.SetDeadline(time.Now().Add(timeout))
+	if err := t.Handshake(); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("TLS: %w", err)
+	}
+	t.SetDeadline(time.Time{})
+	return t, nil
 }

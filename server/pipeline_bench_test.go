@@ -53,6 +53,23 @@ func BenchmarkPipelinedSetGetReplicated(b *testing.B) {
 	benchSetGet(b, srv)
 }
 
+// BenchmarkPipelinedSetGetCluster is BenchmarkPipelinedSetGet on a one-node cluster (every command's keys
+// are checked against the slot map before it runs): the cost of cluster mode's redirection filter.
+//
+//	go test ./server -run XXX -bench 'BenchmarkPipelinedSetGet' -benchmem
+func BenchmarkPipelinedSetGetCluster(b *testing.B) {
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Log: io.Discard, Dir: b.TempDir(),
+		Extra: map[string]string{server.ExtraClusterEnabled: "yes"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	benchSetGet(b, srv)
+}
+
 func benchSetGet(b *testing.B, srv *server.Server) {
 	value := make([]byte, 100)
 	for i := range value {

@@ -125,6 +125,8 @@ type Server struct {
 	pubW          resp.Writer
 	// cl is the cluster mode state (nil when cluster mode is off); set at Start.
 	cl *clusterState
+	// migrateConns are MIGRATE's cached connections, by target address (keyspace lock).
+	migrateConns map[string]*migrateConn
 }
 
 type serverStats struct {

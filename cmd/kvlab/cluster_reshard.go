@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -100,15 +97,11 @@ func clusterReshard(c *cli.Context) error {
 	opts := &redis.Options{Username: c.String("user"), Password: c.String("password"), DialTimeout: 5 * time.Second,
 		ReadTimeout: 30 * time.Second, MaxRetries: -1, DisableIdentity: true, Protocol: 2}
 	if c.Bool("tls") || src.TLS {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: src.Host}
-		if ca := c.String("tls-ca"); ca != "" {
-			pem, err := os.ReadFile(ca)
-			if err != nil {
-				return fail("--tls-ca: %v", err)
-			}
-			tc.RootCAs = x509.NewCertPool()
-			tc.RootCAs.AppendCertsFromPEM(pem)
+		tc, err := clientTLS("", "", c.String("tls-ca"))
+		if err != nil {
+			return fail("%v", err)
 		}
+		tc.ServerName = src.Host
 		opts.TLSConfig = tc
 	}
 	client := func(n *cluster.Node) *redis.Client {

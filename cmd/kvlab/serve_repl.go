@@ -1,10 +1,7 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -44,30 +41,10 @@ func replServeConfig(c *cli.Context, cfg *server.Config) error {
 	if !c.Bool("tls-replication") {
 		return nil
 	}
-	if cert, key := c.String("tls-cert"), c.String("tls-key"); cert != "" && key != "" {
-		// Present this node's certificate; trust --tls-ca, or else the system roots and this node's own
-		// certificate (the nodes of a local cluster share one).
-		tc, err := clientTLS(cert, key, c.String("tls-ca"))
-		if err != nil {
-			return err
-		}
-		r.TLS = tc
-		return nil
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if ca := c.String("tls-ca"); ca != "" {
-		pem, err := os.ReadFile(ca)
-		if err != nil {
-			return fmt.Errorf("--tls-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("--tls-ca %s: no PEM certificates found", ca)
-		}
-		tc.RootCAs = pool
-	}
-	r.TLS = tc
-	return nil
+	// Present this node's certificate when it has one; trust --tls-ca, or else the system roots and this
+	// node's own certificate (the nodes of a local cluster share one).
+	r.TLS, err = clientTLS(c.String("tls-cert"), c.String("tls-key"), c.String("tls-ca"))
+	return err
 }
 
 // readWalLog adapts wal.ReadLog (read-only) for promotion's catch-up from a dead primary's directory.

@@ -92,29 +92,38 @@ func reloadOnHangup(certs *server.TLSCerts) {
 	}
 }
 
-// clientTLS is the TLS configuration of connections the server opens to other nodes (MIGRATE): it presents
-// the server's own certificate and trusts --tls-ca, or, without one, the system roots and the server's own
-// certificate (the nodes of a local cluster share it).
+// clientTLS is the TLS configuration of connections kvlab opens to servers (MIGRATE and replication links
+// between nodes, kvlab cluster reshard). It presents certFile/keyFile when given and trusts caFile, or
+// else the system roots and the certificate it presents (the nodes of a local cluster share one).
 func clientTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
-	kp, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	var leaf *x509.Certificate
+	if certFile != "" || keyFile != "" {
+		kp, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{kp}
+		leaf, _ = x509.ParseCertificate(kp.Certificate[0])
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s holds no PEM certificate", caFile)
+		}
+		return tc, nil
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
 	}
-	if caFile != "" {
-		pool = x509.NewCertPool()
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("--tls-ca: %w", err)
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--tls-ca %s holds no PEM certificate", caFile)
-		}
-	} else if leaf, err := x509.ParseCertificate(kp.Certificate[0]); err == nil {
+	if leaf != nil {
 		pool.AddCert(leaf)
 	}
-	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{kp}, RootCAs: pool}, nil
+	tc.RootCAs = pool
+	return tc, nil
 }

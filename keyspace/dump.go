@@ -57,10 +57,11 @@ func checksum(p []byte) uint64 {
 	return crc
 }
 
-// AppendDump appends o's DUMP payload to dst. o must not be cold (use Lookup, which thaws).
-func AppendDump(dst []byte, o *Object) ([]byte, error) {
+// AppendDump appends the DUMP payload of o, an object of db, to dst. A cold value is read from its tier
+// (see MarshalObject); db may be nil for an object known to be hot.
+func AppendDump(dst []byte, db *DB, o *Object) ([]byte, error) {
 	start := len(dst)
-	dst, err := MarshalObject(dst, o)
+	dst, err := MarshalObject(dst, db, o)
 	if err != nil {
 		return dst[:start], err
 	}
@@ -114,7 +115,7 @@ func cmdDump(c *Ctx) {
 		c.W.Null()
 		return
 	}
-	p, err := AppendDump(nil, o)
+	p, err := AppendDump(nil, c.DB, o)
 	if err != nil {
 		c.Error("ERR kvlab: cannot serialize the value: " + err.Error())
 		return

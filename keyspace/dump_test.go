@@ -22,7 +22,7 @@ func TestChecksumJones(t *testing.T) {
 }
 
 func TestDumpRejectsDamage(t *testing.T) {
-	p, err := AppendDump(nil, NewString([]byte("hello")))
+	p, err := AppendDump(nil, nil, NewString([]byte("hello")))
 	if err != nil {
 		t.Fatal(err)
 	}

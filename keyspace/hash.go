@@ -153,7 +153,7 @@ func (c *Ctx) hashOf(key []byte, write bool) (h *Hash, o *Object, wrong bool) {
 	if o, wrong = c.LookupTyped(key, TypeHash, write); o == nil {
 		return nil, nil, wrong
 	}
-	return o.Val.(*Hash), o, false
+	return o.Val().(*Hash), o, false
 }
 
 // hashForWrite returns the hash at key, creating it when missing; ok=false after replying WRONGTYPE.
@@ -164,7 +164,7 @@ func (c *Ctx) hashForWrite(key []byte) (*Hash, *Object, bool) {
 	}
 	if h == nil {
 		h = &Hash{}
-		o = &Object{Type: TypeHash, Val: h}
+		o = NewValue(TypeHash, h)
 		c.Set(key, o, false)
 	}
 	return h, o, true

@@ -57,6 +57,9 @@ type Keyspace struct {
 	// bring the value back into o (Str/Val, Cold cleared) or, if it cannot, leave o cold and return an error.
 	// Engines normally thaw keys before the command runs (engines.Preparer); this is the fallback.
 	Thaw func(db *DB, o *Object) error
+	// ReadCold, when set by a tiering engine, appends a cold object's value in MarshalValue's format to dst
+	// without bringing it back (called with Mu held; snapshots and DUMP of cold keys).
+	ReadCold func(db *DB, o *Object, dst []byte) ([]byte, error)
 	// ColdView, when set, returns a view of the cold values as they are now (called with Mu held), from
 	// which a snapshot reads the cold objects it met after releasing Mu.
 	ColdView func() ColdView

@@ -266,5 +266,5 @@ func (c *Ctx) listOf(key []byte, write bool) (l *List, o *Object, wrong bool) {
 	if o, wrong = c.LookupTyped(key, TypeList, write); o == nil {
 		return nil, nil, wrong
 	}
-	return o.Val.(*List), o, false
+	return o.Val().(*List), o, false
 }

@@ -27,7 +27,7 @@ func cmdPush(c *Ctx) {
 			return
 		}
 		l = &List{}
-		o = &Object{Type: TypeList, Val: l}
+		o = NewValue(TypeList, l)
 		c.Set(key, o, false)
 	}
 	left := name[0] == 'l'
@@ -508,7 +508,7 @@ func cmdLMove(c *Ctx) {
 	}
 	if dl == nil {
 		dl = &List{}
-		do = &Object{Type: TypeList, Val: dl}
+		do = NewValue(TypeList, dl)
 		c.Set(dst, do, false)
 	}
 	// Redis's order of events: the push to the destination, then the pop from the source.

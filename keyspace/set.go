@@ -238,7 +238,7 @@ func (c *Ctx) setOf(key []byte, write bool) (s *Set, o *Object, wrong bool) {
 	if o, wrong = c.LookupTyped(key, TypeSet, write); o == nil {
 		return nil, nil, wrong
 	}
-	return o.Val.(*Set), o, false
+	return o.Val().(*Set), o, false
 }
 
 func cmdSAdd(c *Ctx) {
@@ -250,7 +250,7 @@ func cmdSAdd(c *Ctx) {
 	members := c.Args[2:]
 	if s == nil {
 		s = newSet(members[0], len(members))
-		o = &Object{Type: TypeSet, Val: s}
+		o = NewValue(TypeSet, s)
 		c.Set(key, o, false)
 	} else {
 		s.maybeConvert(len(members))
@@ -443,7 +443,7 @@ func cmdSetOp(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
-	c.Set(dst, &Object{Type: TypeSet, Val: res}, false)
+	c.Set(dst, NewValue(TypeSet, res), false)
 	c.Notify('s', name, dst)
 	// The result is logged as its members, so that replaying it depends on no other key.
 	args := make([][]byte, 0, res.t.len()+2)
@@ -613,7 +613,7 @@ func cmdSMove(c *Ctx) {
 		c.Error(ErrWrongType)
 		return
 	}
-	ss := so.Val.(*Set)
+	ss := so.Val().(*Set)
 	if so == do {
 		if ss.t.has(m) {
 			c.W.Int(1)
@@ -635,10 +635,10 @@ func cmdSMove(c *Ctx) {
 	var ds *Set
 	if do == nil {
 		ds = newSet(m, 1)
-		do = &Object{Type: TypeSet, Val: ds}
+		do = NewValue(TypeSet, ds)
 		c.Set(dst, do, false)
 	} else {
-		ds = do.Val.(*Set)
+		ds = do.Val().(*Set)
 	}
 	if ds.add(m) {
 		c.Modified(dst, do)

@@ -81,7 +81,7 @@ func hlsDump(ks *Keyspace, now int64) string {
 	for _, k := range keys {
 		o := ks.DB(0).Peek([]byte(k))
 		fmt.Fprintf(&b, "%s %s ttl=%d:", k, o.Type, o.ExpireAt)
-		switch v := o.Val.(type) {
+		switch v := o.Val().(type) {
 		case *Hash:
 			var fs []string
 			for i, f := range v.t.names {
@@ -98,7 +98,7 @@ func hlsDump(ks *Keyspace, now int64) string {
 				b.WriteString(v.At(i) + ",")
 			}
 		default:
-			b.Write(o.Str)
+			b.Write(o.Str())
 		}
 		b.WriteByte('\n')
 	}
@@ -391,12 +391,12 @@ func TestTypeOpsRoundTrip(t *testing.T) {
 		}
 		// A dict entry carries its own chain links, so the keyspaces built below get a shallow copy:
 		// loading the live object elsewhere would relink h.ks's buckets.
-		o := &Object{Type: live.Type, Val: live.Val}
+		o := NewValue(live.Type, live.Val())
 		ops := Ops(o.Type)
-		if got := ops.Encoding(o.Val); got != enc {
+		if got := ops.Encoding(o.Val()); got != enc {
 			t.Errorf("%s: encoding %s, want %s", key, got, enc)
 		}
-		clone := &Object{Type: o.Type, Val: ops.Clone(o.Val)}
+		clone := NewValue(o.Type, ops.Clone(o.Val()))
 		back, err := UnmarshalValue(MarshalValue(nil, o))
 		if err != nil {
 			t.Fatalf("%s: %v", key, err)
@@ -405,15 +405,15 @@ func TestTypeOpsRoundTrip(t *testing.T) {
 			a, b := New(), New()
 			a.DB(0).Load(key, o)
 			b.DB(0).Load(key, other)
-			if hlsDump(a, 0) != hlsDump(b, 0) || ops.Len(other.Val) != ops.Len(o.Val) || ops.Size(other.Val) <= 0 {
+			if hlsDump(a, 0) != hlsDump(b, 0) || ops.Len(other.Val()) != ops.Len(o.Val()) || ops.Size(other.Val()) <= 0 {
 				t.Errorf("%s: copy differs: %q vs %q", key, hlsDump(b, 0), hlsDump(a, 0))
 			}
 		}
-		if ops.Encoding(back.Val) != enc {
-			t.Errorf("%s: encoding after Unmarshal %s, want %s", key, ops.Encoding(back.Val), enc)
+		if ops.Encoding(back.Val()) != enc {
+			t.Errorf("%s: encoding after Unmarshal %s, want %s", key, ops.Encoding(back.Val()), enc)
 		}
 		// Mutating the clone leaves the original alone.
-		switch v := clone.Val.(type) {
+		switch v := clone.Val().(type) {
 		case *Hash:
 			v.set([]byte("a"), "changed")
 		case *Set:

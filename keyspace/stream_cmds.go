@@ -150,7 +150,7 @@ func (c *Ctx) streamLookup(key []byte) (*Stream, bool) {
 		c.Error(ErrWrongType)
 		return nil, false
 	}
-	return o.Val.(*Stream), true
+	return o.Val().(*Stream), true
 }
 
 // streamLookupWrite is streamLookup for a command that may modify the stream.
@@ -163,7 +163,7 @@ func (c *Ctx) streamLookupWrite(key []byte) (*Object, *Stream, bool) {
 		c.Error(ErrWrongType)
 		return nil, nil, false
 	}
-	return o, o.Val.(*Stream), true
+	return o, o.Val().(*Stream), true
 }
 
 // streamReplyEntry writes [id, [field, value, ...]].
@@ -372,7 +372,7 @@ func cmdXAdd(c *Ctx) {
 	}
 	s.appendEntry(id, fv)
 	if o == nil {
-		o = &Object{Type: TypeStream, Val: s}
+		o = NewValue(TypeStream, s)
 		c.Set(key, o, false)
 	} else {
 		c.Modified(key, o)

@@ -159,7 +159,7 @@ func cmdXGroup(c *Ctx) {
 		}
 		if s == nil {
 			s = NewStream()
-			o = &Object{Type: TypeStream, Val: s}
+			o = NewValue(TypeStream, s)
 			c.Set(key, o, false)
 		}
 		if s.newGroup(string(groupName), id, entriesRead) == nil {

@@ -193,7 +193,7 @@ parse:
 				c.Error(ErrWrongType)
 				return
 			}
-			s = o.Val.(*Stream)
+			s = o.Val().(*Stream)
 		}
 		if isGroup {
 			if s != nil {
@@ -235,7 +235,7 @@ parse:
 		if o == nil {
 			continue
 		}
-		s := o.Val.(*Stream)
+		s := o.Val().(*Stream)
 		gt := ids[i]
 		serve, history := false, false
 		var cons *streamConsumer

@@ -146,21 +146,21 @@ func TestStreamMarshalRoundTrip(t *testing.T) {
 	h.do("XGROUP", "CREATECONSUMER", "s", "g2", "carol")
 	o := h.ks.DB(0).Peek([]byte("s"))
 	ops := Ops(TypeStream)
-	b := ops.Marshal(nil, o.Val)
+	b := ops.Marshal(nil, o.Val())
 	v, err := ops.Unmarshal(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, got := range []any{v, ops.Clone(o.Val)} {
+	for _, got := range []any{v, ops.Clone(o.Val())} {
 		if !bytes.Equal(ops.Marshal(nil, got), b) {
 			t.Fatal("round trip differs")
 		}
-		s, orig := got.(*Stream), o.Val.(*Stream)
+		s, orig := got.(*Stream), o.Val().(*Stream)
 		if s.nodes.Len() != orig.nodes.Len() || s.tail.bytes != orig.tail.bytes || s.Len() != 128 {
 			t.Fatalf("layout lost: %d nodes, len %d", s.nodes.Len(), s.Len())
 		}
 	}
-	if ops.Encoding(o.Val) != "stream" || ops.Len(o.Val) != 128 || ops.Size(o.Val) <= 0 {
+	if ops.Encoding(o.Val()) != "stream" || ops.Len(o.Val()) != 128 || ops.Size(o.Val()) <= 0 {
 		t.Fatal("ops")
 	}
 	for cut := 1; cut < len(b); cut += len(b) / 7 {

@@ -46,7 +46,7 @@ func (c *Ctx) stringValue(key []byte) (v []byte, exists, wrong bool) {
 		c.W.Error(ErrWrongType)
 		return nil, true, true
 	}
-	return o.Str, true, false
+	return o.Str(), true, false
 }
 
 func cmdGet(c *Ctx) {
@@ -165,7 +165,7 @@ func cmdSet(c *Ctx) {
 	}
 	if (opts&optNX != 0 && old != nil) || (opts&optXX != 0 && old == nil) {
 		if opts&optGET != 0 && old != nil {
-			c.W.Bulk(old.Str)
+			c.W.Bulk(old.Str())
 		} else {
 			c.W.Null()
 		}
@@ -175,20 +175,20 @@ func cmdSet(c *Ctx) {
 		if old == nil {
 			c.W.Null()
 		} else {
-			c.W.Bulk(old.Str)
+			c.W.Bulk(old.Str())
 		}
 	}
-	if old != nil && old.Type == TypeString && !old.Cold && cap(old.Str) >= len(c.Args[2]) && cap(old.Str) <= 2*len(c.Args[2])+16 {
+	if old != nil && old.Type == TypeString && !old.Cold && cap(old.Str()) >= len(c.Args[2]) && cap(old.Str()) <= 2*len(c.Args[2])+16 {
 		// Overwrite in place: the common case of a key rewritten with a value of about the same size (device
 		// state, sessions) then allocates nothing. LookupWrite already let a snapshot capture the old value.
-		old.Str = append(old.Str[:0], c.Args[2]...)
+		old.SetStr(append(old.Str()[:0], c.Args[2]...))
 		if opts&optKEEPTTL == 0 && (at != 0 || old.ExpireAt != 0) {
 			c.SetExpire(key, old, at)
 		}
 		old.LRU = c.KS.clock.Load()
 		c.Modified(key, old)
 	} else {
-		c.Set(key, &Object{Type: TypeString, Str: Owned(c.Args[2]), ExpireAt: at}, opts&optKEEPTTL != 0)
+		c.Set(key, stringObject(Owned(c.Args[2]), at), opts&optKEEPTTL != 0)
 	}
 	c.Notify('$', "set", key)
 	if at != 0 {
@@ -216,7 +216,7 @@ func cmdSetEX(c *Ctx) {
 	if !ok {
 		return
 	}
-	c.Set(c.Args[1], &Object{Type: TypeString, Str: Owned(c.Args[3]), ExpireAt: at}, false)
+	c.Set(c.Args[1], stringObject(Owned(c.Args[3]), at), false)
 	c.Notify('$', "set", c.Args[1])
 	c.Notify('g', "expire", c.Args[1])
 	c.propagateSet(c.Args[1], c.Args[3], at, false)
@@ -232,7 +232,7 @@ func cmdGetSet(c *Ctx) {
 	if old == nil {
 		c.W.Null()
 	} else {
-		c.W.Bulk(old.Str)
+		c.W.Bulk(old.Str())
 	}
 	c.Set(c.Args[1], NewString(Owned(c.Args[2])), false)
 	c.Notify('$', "set", c.Args[1])
@@ -247,7 +247,7 @@ func cmdMGet(c *Ctx) {
 			c.W.Null()
 			continue
 		}
-		c.W.Bulk(o.Str)
+		c.W.Bulk(o.Str())
 	}
 }
 
@@ -310,7 +310,7 @@ func cmdIncr(c *Ctx) {
 			c.Error(ErrWrongType)
 			return
 		}
-		n, err := ParseInt(o.Str)
+		n, err := ParseInt(o.Str())
 		if err != nil {
 			c.Error(ErrNotInt)
 			return
@@ -323,7 +323,7 @@ func cmdIncr(c *Ctx) {
 	}
 	cur += by
 	if o != nil {
-		o.Str = strconv.AppendInt(o.Str[:0], cur, 10)
+		o.SetStr(strconv.AppendInt(o.Str()[:0], cur, 10))
 		c.Modified(key, o)
 	} else {
 		c.Set(key, NewString(strconv.AppendInt(make([]byte, 0, 8), cur, 10)), false)
@@ -347,7 +347,7 @@ func cmdIncrByFloat(c *Ctx) {
 			c.Error(ErrWrongType)
 			return
 		}
-		f, ok := ParseFloat(o.Str)
+		f, ok := ParseFloat(o.Str())
 		if !ok {
 			c.Error(ErrNotFloat)
 			return
@@ -361,7 +361,7 @@ func cmdIncrByFloat(c *Ctx) {
 	}
 	s := []byte(FormatFloat(cur))
 	if o != nil {
-		o.Str = s
+		o.SetStr(s)
 		c.Modified(key, o)
 	} else {
 		c.Set(key, NewString(s), false)
@@ -385,15 +385,15 @@ func cmdAppend(c *Ctx) {
 		c.Error(ErrWrongType)
 		return
 	}
-	if len(o.Str)+len(c.Args[2]) > maxStringLen {
+	if len(o.Str())+len(c.Args[2]) > maxStringLen {
 		c.Error(ErrStringTooLong)
 		return
 	}
-	o.Str = append(o.Str, c.Args[2]...)
+	o.SetStr(append(o.Str(), c.Args[2]...))
 	c.Modified(key, o)
 	c.Notify('$', "append", key)
 	c.Propagate()
-	c.W.Int(int64(len(o.Str)))
+	c.W.Int(int64(len(o.Str())))
 }
 
 func cmdStrlen(c *Ctx) {
@@ -462,7 +462,7 @@ func cmdSetRange(c *Ctx) {
 	}
 	cur := 0
 	if o != nil {
-		cur = len(o.Str)
+		cur = len(o.Str())
 	}
 	if len(val) == 0 {
 		c.W.Int(int64(cur))
@@ -477,14 +477,14 @@ func cmdSetRange(c *Ctx) {
 		c.Set(key, o, false)
 	}
 	need := int(off) + len(val)
-	if need > len(o.Str) {
-		o.Str = append(o.Str, make([]byte, need-len(o.Str))...)
+	if need > len(o.Str()) {
+		o.SetStr(append(o.Str(), make([]byte, need-len(o.Str()))...))
 	}
-	copy(o.Str[off:], val)
+	copy(o.Str()[off:], val)
 	c.Modified(key, o)
 	c.Notify('$', "setrange", key)
 	c.Propagate()
-	c.W.Int(int64(len(o.Str)))
+	c.W.Int(int64(len(o.Str())))
 }
 
 func cmdGetDel(c *Ctx) {
@@ -498,7 +498,7 @@ func cmdGetDel(c *Ctx) {
 		c.Error(ErrWrongType)
 		return
 	}
-	c.W.Bulk(o.Str)
+	c.W.Bulk(o.Str())
 	c.Delete(key)
 	c.Notify('g', "del", key)
 	c.Emit(argDEL, key)
@@ -534,7 +534,7 @@ func cmdGetEx(c *Ctx) {
 		c.Error(ErrWrongType)
 		return
 	}
-	c.W.Bulk(o.Str)
+	c.W.Bulk(o.Str())
 	switch {
 	case at != 0 && at <= c.Now:
 		c.Delete(key)

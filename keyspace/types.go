@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // TypeOps are the operations every data type provides so generic code (COPY, snapshots, DUMP/RESTORE,
@@ -40,10 +41,10 @@ func Ops(t Type) *TypeOps {
 func CloneObject(o *Object) *Object {
 	n := &Object{Type: o.Type, ExpireAt: o.ExpireAt}
 	if o.Type == TypeString {
-		n.Str = Owned(o.Str)
+		n.SetStr(Owned(o.Str()))
 		return n
 	}
-	n.Val = typeOps[o.Type].Clone(o.Val)
+	n.SetVal(typeOps[o.Type].Clone(o.Val()))
 	return n
 }
 
@@ -64,20 +65,19 @@ func MarshalValue(dst []byte, o *Object) []byte {
 	}
 	dst = append(dst, valueFormat, byte(o.Type))
 	if o.Type == TypeString {
-		return append(dst, o.Str...)
+		return append(dst, o.Str()...)
 	}
-	return typeOps[o.Type].Marshal(dst, o.Val)
+	return typeOps[o.Type].Marshal(dst, o.Val())
 }
 
-// MarshalObject is MarshalValue for any object, cold ones included: a cold value is read back from its
-// tier (ColdValue.AppendValue), which can fail.
-func MarshalObject(dst []byte, o *Object) ([]byte, error) {
+// MarshalObject is MarshalValue for any object of db, cold ones included: a cold value is read back from
+// its tier (Keyspace.ReadCold, with Mu held), which can fail. db may be nil for an object known to be hot.
+func MarshalObject(dst []byte, db *DB, o *Object) ([]byte, error) {
 	if o.Cold {
-		cv, ok := o.Val.(ColdValue)
-		if !ok {
+		if db == nil || db.ks.ReadCold == nil {
 			return dst, errNoThaw
 		}
-		return cv.AppendValue(dst)
+		return db.ks.ReadCold(db, o, dst)
 	}
 	return MarshalValue(dst, o), nil
 }
@@ -89,7 +89,7 @@ func UnmarshalValue(b []byte) (*Object, error) {
 	}
 	t := Type(b[1])
 	if t == TypeString {
-		return &Object{Type: TypeString, Str: Owned(b[2:])}, nil
+		return NewString(Owned(b[2:])), nil
 	}
 	ops := Ops(t)
 	if ops == nil {
@@ -99,20 +99,20 @@ func UnmarshalValue(b []byte) (*Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrBadValue, t, err)
 	}
-	return &Object{Type: t, Val: v}, nil
+	return NewValue(t, v), nil
 }
 
 // ObjectSize estimates the memory o uses, metadata included.
 func ObjectSize(key string, o *Object) int {
-	n := 64 + len(key) + 16 // Object struct + key + dict slot
+	n := int(unsafe.Sizeof(Object{})) + len(key) + 16 // Object struct + key + dict slot
 	if o.Cold {
-		return n + 32 // the value is off-heap; what stays is the engine's handle
+		return n // the value is off-heap; its handle is in the object
 	}
 	if o.Type == TypeString {
-		return n + cap(o.Str)
+		return n + cap(o.Str())
 	}
-	if ops := Ops(o.Type); ops != nil && o.Val != nil {
-		return n + ops.Size(o.Val)
+	if ops := Ops(o.Type); ops != nil && o.Val() != nil {
+		return n + ops.Size(o.Val())
 	}
 	return n
 }

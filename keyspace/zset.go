@@ -380,7 +380,7 @@ func (c *Ctx) zsetLookup(key []byte) (*ZSet, bool) {
 		c.Error(ErrWrongType)
 		return nil, false
 	}
-	return o.Val.(*ZSet), true
+	return o.Val().(*ZSet), true
 }
 
 // zsetLookupWrite is zsetLookup for a command that may modify the set.
@@ -393,7 +393,7 @@ func (c *Ctx) zsetLookupWrite(key []byte) (*Object, *ZSet, bool) {
 		c.Error(ErrWrongType)
 		return nil, nil, false
 	}
-	return o, o.Val.(*ZSet), true
+	return o, o.Val().(*ZSet), true
 }
 
 // zsetAfterRemove deletes key when its set became empty (with Redis's "del" event) or marks it modified.

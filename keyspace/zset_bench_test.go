@@ -64,7 +64,7 @@ func zxLeaderboard() *Keyspace {
 			z.Add("player:"+strconv.Itoa(i), float64(r.IntN(10_000_000)))
 		}
 		zxBoard = New()
-		zxBoard.DB(0).Load("board", &Object{Type: TypeZSet, Val: z})
+		zxBoard.DB(0).Load("board", NewValue(TypeZSet, z))
 	})
 	return zxBoard
 }

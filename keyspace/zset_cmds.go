@@ -125,7 +125,7 @@ options:
 			return
 		}
 		z = NewZSet()
-		o = &Object{Type: TypeZSet, Val: z}
+		o = NewValue(TypeZSet, z)
 		created = true
 	}
 	added, updated, processed := 0, 0, 0
@@ -585,7 +585,7 @@ func (c *Ctx) zsetStore(dst []byte, nodes []zitem, event string) {
 		z.insert(n.member, n.score)
 	}
 	z.setStoreEncoding()
-	c.Set(dst, &Object{Type: TypeZSet, Val: z}, false)
+	c.Set(dst, NewValue(TypeZSet, z), false)
 	c.Notify('z', event, dst)
 	c.Propagate()
 	c.W.Int(int64(z.Len()))

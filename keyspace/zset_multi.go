@@ -334,7 +334,7 @@ func cmdZSetOp(c *Ctx) {
 		}
 		switch o.Type {
 		case TypeZSet:
-			src[i].z = o.Val.(*ZSet)
+			src[i].z = o.Val().(*ZSet)
 		case TypeSet:
 			src[i].set = zsetPlainSetOf(o)
 		default:

@@ -421,7 +421,7 @@ func TestZSetEncoding(t *testing.T) {
 	h := newZXHarness(t)
 	enc := func(key string) string {
 		o := h.ks.DB(0).Peek([]byte(key))
-		return Ops(TypeZSet).Encoding(o.Val)
+		return Ops(TypeZSet).Encoding(o.Val())
 	}
 	h.do("ZADD", "z", "1", "a")
 	if enc("z") != "listpack" {

@@ -140,7 +140,7 @@ func zxRandomOp(r *rand.Rand, now int64) []string {
 // zeroed: like Redis's replication, kvlab does not log a consumer's seen time for a read that delivers
 // nothing, and a history re-delivery is logged as an XCLAIM, which also sets the active time.
 func zxDump(o *Object) []byte {
-	v := Ops(o.Type).Clone(o.Val)
+	v := Ops(o.Type).Clone(o.Val())
 	if s, ok := v.(*Stream); ok {
 		for _, g := range s.groups {
 			for _, c := range g.consumers {
@@ -148,7 +148,7 @@ func zxDump(o *Object) []byte {
 			}
 		}
 	}
-	return MarshalValue(nil, &Object{Type: o.Type, Val: v})
+	return MarshalValue(nil, NewValue(o.Type, v))
 }
 
 // TestZXEffectsReplay runs thousands of random sorted set and stream commands with effects recorded and
@@ -192,7 +192,7 @@ func TestZXEffectsReplay(t *testing.T) {
 						t.Fatalf("op %d %q: key %s differs after replay", i, args, k)
 					}
 					if a.Type == TypeStream {
-						for _, g := range a.Val.(*Stream).groups {
+						for _, g := range a.Val().(*Stream).groups {
 							groups++
 							pending += g.pel.Len()
 						}

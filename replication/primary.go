@@ -180,7 +180,7 @@ func (n *Node) fullSyncPayload() (chunks [][]byte, size, keys int, err error) {
 			if o.ExpireAt != 0 && o.ExpireAt <= now {
 				return true
 			}
-			dump, err = keyspace.AppendDump(dump[:0], o)
+			dump, err = keyspace.AppendDump(dump[:0], db, o)
 			if err != nil {
 				err = fmt.Errorf("db %d key %q: %w", i, key, err)
 				return false

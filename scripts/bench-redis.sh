@@ -69,9 +69,14 @@ rrss=$(redis-cli -p "$RPORT" INFO memory | tr -d '\r' | awk -F: '$1=="used_memor
 krss=$(redis-cli -p "$KPORT" INFO memory | tr -d '\r' | awk -F: '$1=="used_memory_rss"{print $2}')
 kheap=$(redis-cli -p "$KPORT" INFO memory | tr -d '\r' | awk -F: '$1=="used_memory"{print $2}')
 rkeys=$(redis-cli -p "$RPORT" DBSIZE); kkeys=$(redis-cli -p "$KPORT" DBSIZE)
-awk -v rm="$rmem" -v rr="$rrss" -v kr="$krss" -v kh="$kheap" -v rk="$rkeys" -v kk="$kkeys" 'BEGIN {
+# RSS split: anonymous memory (heap, stacks, runtime) grows with the data; file-backed pages are the kvlab
+# binary's code and read-only data, a fixed cost the kernel may map in 2 MB folios.
+kanon=$(awk '$1=="RssAnon:"{print $2*1024}' /proc/"${pids[1]}"/status)
+kfile=$(awk '$1=="RssFile:"{print $2*1024}' /proc/"${pids[1]}"/status)
+awk -v rm="$rmem" -v rr="$rrss" -v kr="$krss" -v kh="$kheap" -v rk="$rkeys" -v kk="$kkeys" -v ka="$kanon" -v kf="$kfile" 'BEGIN {
   printf "redis: keys=%d used_memory/key=%.1f B  rss/key=%.1f B\n", rk, rm/rk, rr/rk
   printf "kvlab: keys=%d rss/key=%.1f B  heap(used_memory)/key=%.1f B\n", kk, kr/kk, kh/kk
+  printf "kvlab rss split: anonymous %.1f B/key, binary file pages %.1f MB\n", ka/kk, kf/1e6
   printf "kvlab rss/key vs redis used_memory/key: %.2fx\n", (kr/kk)/(rm/rk) }'
 
 if [ -x scripts/bench-wal.sh ]; then

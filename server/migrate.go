@@ -122,7 +122,7 @@ func cmdMigrate(x *keyspace.Ctx) {
 		if o == nil {
 			continue
 		}
-		p, err := keyspace.AppendDump(nil, o)
+		p, err := keyspace.AppendDump(nil, x.DB, o)
 		if err != nil {
 			x.Error("ERR " + err.Error())
 			return

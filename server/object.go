@@ -84,8 +84,8 @@ func cmdObject(x *keyspace.Ctx) {
 		x.W.Int(int64(x.KS.Clock() - min(o.LRU, x.KS.Clock())))
 	case "refcount":
 		// Redis shares small integers (refcount INT_MAX) unless a maxmemory policy needs per-key metadata.
-		if o.Type == keyspace.TypeString && len(o.Str) <= 4 && s.set.maxMemory.Load() == 0 {
-			if n, err := keyspace.ParseInt(o.Str); err == nil && n >= 0 && n < 10000 {
+		if o.Type == keyspace.TypeString && len(o.Str()) <= 4 && s.set.maxMemory.Load() == 0 {
+			if n, err := keyspace.ParseInt(o.Str()); err == nil && n >= 0 && n < 10000 {
 				x.W.Int(math.MaxInt32)
 				return
 			}
@@ -113,18 +113,18 @@ func cmdObjectHelp(x *keyspace.Ctx) {
 // encodingOf reports what OBJECT ENCODING would say for o in Redis.
 func encodingOf(o *keyspace.Object) string {
 	if o.Type == keyspace.TypeString {
-		if len(o.Str) <= 20 {
-			if _, err := keyspace.ParseInt(o.Str); err == nil {
+		if len(o.Str()) <= 20 {
+			if _, err := keyspace.ParseInt(o.Str()); err == nil {
 				return "int"
 			}
 		}
-		if len(o.Str) <= 44 {
+		if len(o.Str()) <= 44 {
 			return "embstr"
 		}
 		return "raw"
 	}
-	if ops := keyspace.Ops(o.Type); ops != nil && ops.Encoding != nil && o.Val != nil {
-		return ops.Encoding(o.Val)
+	if ops := keyspace.Ops(o.Type); ops != nil && ops.Encoding != nil && o.Val() != nil {
+		return ops.Encoding(o.Val())
 	}
 	return "unknown"
 }

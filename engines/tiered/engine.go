@@ -61,6 +61,7 @@ type Engine struct {
 	maxTier  int64
 	minValue uint32
 	logf     func(string, ...any)
+	seq      uint32 // the last demotion's sequence number (Object.ColdHandle); keyspace lock held
 
 	hot      atomic.Int64 // bytes of hot values (sum of TierSize of hot objects)
 	tier     atomic.Int64 // bytes of cold values (sum of TierSize of cold objects)
@@ -176,6 +177,7 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 		})
 	}
 	ks.Thaw = e.thaw
+	ks.ReadCold = e.readCold
 	ks.ColdView = e.coldView
 	ks.Dropped = e.dropped
 	ks.Written = e.written
@@ -291,17 +293,15 @@ func pkey(tag uint32, key string) []byte {
 	return b
 }
 
-// coldRef is the Val of a cold object: where its value is in Pebble.
-type coldRef struct {
-	e    *Engine
-	tag  uint32
-	key  string
-	size uint32 // bytes in Pebble
-}
+// A cold object carries no allocation of its own: its handle (Object.ColdHandle) is the tag of the database
+// it was demoted from, which with its key names its Pebble entry, and the demotion's sequence number, which
+// tells a value read without the lock from one a later demotion of the same object wrote.
 
-// AppendValue reads the value back (snapshots of cold keys).
-func (r *coldRef) AppendValue(dst []byte) ([]byte, error) {
-	v, err := r.e.read(r)
+// readCold is Keyspace.ReadCold: a cold value read back without making it hot (snapshots of cold keys,
+// DUMP during a full resync).
+func (e *Engine) readCold(_ *keyspace.DB, o *keyspace.Object, dst []byte) ([]byte, error) {
+	tag, _ := o.ColdHandle()
+	v, err := e.read(tag, o.Key())
 	if err != nil {
 		return dst, err
 	}
@@ -321,14 +321,10 @@ type pebbleView struct {
 }
 
 // Read implements keyspace.ColdView.
-func (v *pebbleView) Read(cv keyspace.ColdValue, dst []byte) ([]byte, error) {
-	r, ok := cv.(*coldRef)
-	if !ok {
-		return dst, fmt.Errorf("tiered: not a tier handle: %T", cv)
-	}
-	val, closer, err := v.s.Get(pkey(r.tag, r.key))
+func (v *pebbleView) Read(tag uint32, key string, dst []byte) ([]byte, error) {
+	val, closer, err := v.s.Get(pkey(tag, key))
 	if err != nil {
-		return dst, fmt.Errorf("tiered: read %q: %w", r.key, err)
+		return dst, fmt.Errorf("tiered: read %q: %w", key, err)
 	}
 	dst = append(dst, val...)
 	closer.Close()
@@ -340,10 +336,10 @@ func (v *pebbleView) Read(cv keyspace.ColdValue, dst []byte) ([]byte, error) {
 func (v *pebbleView) Close() { v.s.Close() }
 
 // read fetches a cold value from Pebble.
-func (e *Engine) read(r *coldRef) ([]byte, error) {
-	v, closer, err := e.db.Get(pkey(r.tag, r.key))
+func (e *Engine) read(tag uint32, key string) ([]byte, error) {
+	v, closer, err := e.db.Get(pkey(tag, key))
 	if err != nil {
-		return nil, fmt.Errorf("tiered: read %q: %w", r.key, err)
+		return nil, fmt.Errorf("tiered: read %q: %w", key, err)
 	}
 	out := append([]byte(nil), v...)
 	closer.Close()
@@ -355,20 +351,20 @@ func (e *Engine) read(r *coldRef) ([]byte, error) {
 // measured in full only every 64th write; in between the last measure stands.
 func (e *Engine) measure(o *keyspace.Object) uint32 {
 	if o.Type == keyspace.TypeString {
-		return uint32(cap(o.Str))
+		return uint32(cap(o.Str()))
 	}
 	ops := keyspace.Ops(o.Type)
-	if ops == nil || o.Val == nil {
+	if ops == nil || o.Val() == nil {
 		return 0
 	}
-	if o.TierSize > 0 && ops.Len(o.Val) > bigCollection {
+	if o.TierSize > 0 && ops.Len(o.Val()) > bigCollection {
 		n := e.big[o]
 		e.big[o] = n + 1
 		if n%64 != 0 {
 			return o.TierSize
 		}
 	}
-	return uint32(min(ops.Size(o.Val), 1<<32-1))
+	return uint32(min(ops.Size(o.Val()), 1<<32-1))
 }
 
 // written is Keyspace.Written: o was created or modified.
@@ -399,6 +395,8 @@ func (e *Engine) dropped(db *keyspace.DB, o *keyspace.Object) {
 	delete(e.dirty, o)
 	delete(e.big, o)
 	if o.Cold {
+		tag, _ := o.ColdHandle()
+		o.SetCold(tag, 0) // a Prepare that read its value without the lock must not install it
 		e.tier.Add(-int64(o.TierSize))
 		e.coldKeys.Add(-1)
 		e.stats.reclaims.Add(1)
@@ -418,37 +416,35 @@ func (e *Engine) dropped(db *keyspace.DB, o *keyspace.Object) {
 }
 
 // install makes a cold object hot again with the value v read from Pebble (keyspace lock held).
-func (e *Engine) install(db *keyspace.DB, o *keyspace.Object, r *coldRef, v []byte) error {
+func (e *Engine) install(db *keyspace.DB, o *keyspace.Object, v []byte) error {
+	tag, _ := o.ColdHandle()
 	back, err := keyspace.UnmarshalValue(v)
 	if err != nil {
-		return fmt.Errorf("tiered: value of %q in the tier: %w", r.key, err)
+		return fmt.Errorf("tiered: value of %q in the tier: %w", o.Key(), err)
 	}
 	if back.Type != o.Type {
-		return fmt.Errorf("tiered: value of %q in the tier is a %s, the key is a %s", r.key, back.Type, o.Type)
+		return fmt.Errorf("tiered: value of %q in the tier is a %s, the key is a %s", o.Key(), back.Type, o.Type)
 	}
-	o.Str, o.Val, o.Cold = back.Str, back.Val, false
+	o.SetValue(back)
 	e.tier.Add(-int64(o.TierSize))
 	e.hot.Add(int64(o.TierSize))
 	e.coldKeys.Add(-1)
 	e.stats.promotions.Add(1)
 	e.addHot(db, o)
 	if !db.Detached() {
-		e.dels = append(e.dels, pkey(r.tag, r.key))
+		e.dels = append(e.dels, pkey(tag, o.Key()))
 	}
 	return nil
 }
 
 // thaw is Keyspace.Thaw: a cold value a command meets that Prepare did not bring back, read under the lock.
 func (e *Engine) thaw(db *keyspace.DB, o *keyspace.Object) error {
-	r, ok := o.Val.(*coldRef)
-	if !ok {
-		return fmt.Errorf("tiered: cold key %q without a tier handle", o.Key())
-	}
+	tag, _ := o.ColdHandle()
 	e.stats.misses.Add(1)
 	e.stats.syncReads.Add(1)
-	v, err := e.read(r)
+	v, err := e.read(tag, o.Key())
 	if err == nil {
-		err = e.install(db, o, r, v)
+		err = e.install(db, o, v)
 	}
 	if err != nil {
 		e.fail(err)
@@ -457,9 +453,10 @@ func (e *Engine) thaw(db *keyspace.DB, o *keyspace.Object) error {
 }
 
 type thawReq struct {
-	o *keyspace.Object
-	r *coldRef
-	v []byte
+	o        *keyspace.Object
+	key      string
+	tag, seq uint32 // o's cold handle when the request was made
+	v        []byte
 }
 
 // Prepare brings the cold values of a command's keys back into RAM without holding the keyspace lock while
@@ -484,9 +481,8 @@ func (e *Engine) Prepare(dbIndex int, keys [][]byte) error {
 			e.stats.hits.Add(1)
 			continue
 		}
-		if r, ok := o.Val.(*coldRef); ok {
-			reqs = append(reqs, thawReq{o: o, r: r})
-		}
+		tag, seq := o.ColdHandle()
+		reqs = append(reqs, thawReq{o: o, key: o.Key(), tag: tag, seq: seq})
 	}
 	ks.Mu.Unlock()
 	if len(reqs) == 0 {
@@ -495,7 +491,7 @@ func (e *Engine) Prepare(dbIndex int, keys [][]byte) error {
 	e.stats.misses.Add(int64(len(reqs)))
 	var firstErr error
 	for i := range reqs {
-		v, err := e.read(reqs[i].r)
+		v, err := e.read(reqs[i].tag, reqs[i].key)
 		if err != nil {
 			// The handle may have been dropped (and its entry deleted) since: judged under the lock.
 			if firstErr == nil {
@@ -508,14 +504,14 @@ func (e *Engine) Prepare(dbIndex int, keys [][]byte) error {
 	ks.Mu.Lock()
 	defer ks.Mu.Unlock()
 	for _, q := range reqs {
-		if !q.o.Cold || q.o.Val != any(q.r) {
-			continue // promoted, rewritten or dropped meanwhile
+		if _, seq := q.o.ColdHandle(); !q.o.Cold || seq != q.seq {
+			continue // promoted, rewritten or dropped meanwhile (dropped invalidates the handle)
 		}
 		if q.v == nil {
 			e.fail(firstErr)
 			return firstErr
 		}
-		if err := e.install(db, q.o, q.r, q.v); err != nil {
+		if err := e.install(db, q.o, q.v); err != nil {
 			e.fail(err)
 			return err
 		}
@@ -673,7 +669,11 @@ func (e *Engine) demoteRound() {
 				}
 				continue
 			}
-			o.Str, o.Val, o.Cold = nil, &coldRef{e: e, tag: v.tag, key: v.key, size: uint32(v.n)}, true
+			e.seq++
+			if e.seq == 0 {
+				e.seq = 1 // 0 marks a dropped object's handle
+			}
+			o.SetCold(v.tag, e.seq)
 			e.removeHot(o)
 			e.hot.Add(-int64(o.TierSize))
 			e.tier.Add(int64(o.TierSize))

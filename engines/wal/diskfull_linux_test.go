@@ -111,7 +111,7 @@ func TestDiskFull(t *testing.T) {
 		}
 	}
 	for _, k := range refused {
-		if o := ks.DB(0).Peek([]byte(k)); o != nil && string(o.Str) != val {
+		if o := ks.DB(0).Peek([]byte(k)); o != nil && string(o.Str()) != val {
 			t.Fatalf("refused key %q recovered with a different value", k)
 		}
 	}

@@ -72,7 +72,7 @@ func TestInspect(t *testing.T) {
 				var n int64
 				for _, line := range strings.Split(strings.TrimSpace(d.Input), "\n") {
 					k, v, _ := strings.Cut(line, " ")
-					raw, _ = appendEntry(raw, 0, k, keyspace.NewString([]byte(v)), &scratch)
+					raw, _ = appendEntry(raw, 0, nil, k, keyspace.NewString([]byte(v)), &scratch)
 					n++
 				}
 				must(t, w.chunk(raw, n))

@@ -63,8 +63,9 @@ func appendSnapTrailer(dst []byte, chunks int64, lsn uint64, keys, raw int64, he
 }
 
 // appendEntry serializes one key: uvarint db | uvarint len | key | varint expiry | uvarint len | value.
-// A cold object's value is read back from its tier, which is the only way this fails.
-func appendEntry(dst []byte, db int, key string, o *keyspace.Object, scratch *[]byte) ([]byte, error) {
+// A cold object's value is read back from its tier (kdb is the object's database), which is the only way this
+// fails.
+func appendEntry(dst []byte, db int, kdb *keyspace.DB, key string, o *keyspace.Object, scratch *[]byte) ([]byte, error) {
 	dst = binary.AppendUvarint(dst, uint64(db))
 	dst = binary.AppendUvarint(dst, uint64(len(key)))
 	dst = append(dst, key...)
@@ -72,15 +73,15 @@ func appendEntry(dst []byte, db int, key string, o *keyspace.Object, scratch *[]
 	if o.Type == keyspace.TypeString && !o.Cold {
 		// MarshalValue of a string is a 2-byte header and the bytes: no need to build it aside.
 		start := len(dst)
-		dst = binary.AppendUvarint(dst, uint64(2+len(o.Str)))
+		dst = binary.AppendUvarint(dst, uint64(2+len(o.Str())))
 		n := len(dst)
-		if dst = keyspace.MarshalValue(dst, o); len(dst)-n == 2+len(o.Str) {
+		if dst = keyspace.MarshalValue(dst, o); len(dst)-n == 2+len(o.Str()) {
 			return dst, nil
 		}
 		dst = dst[:start] // the string encoding changed size: take the general path
 	}
 	var err error
-	if *scratch, err = keyspace.MarshalObject((*scratch)[:0], o); err != nil {
+	if *scratch, err = keyspace.MarshalObject((*scratch)[:0], kdb, o); err != nil {
 		return dst, fmt.Errorf("wal: snapshot key %q: %w", key, err)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(*scratch)))
@@ -91,13 +92,13 @@ func appendEntry(dst []byte, db int, key string, o *keyspace.Object, scratch *[]
 type coldEntry struct {
 	key      string
 	expireAt int64
-	v        keyspace.ColdValue
+	tag      uint32 // the object's cold handle
 }
 
 // appendColdEntry is appendEntry for a cold object whose value is read from view.
 func appendColdEntry(dst []byte, db int, c coldEntry, view keyspace.ColdView, scratch *[]byte) ([]byte, error) {
 	var err error
-	if *scratch, err = view.Read(c.v, (*scratch)[:0]); err != nil {
+	if *scratch, err = view.Read(c.tag, c.key, (*scratch)[:0]); err != nil {
 		return dst, fmt.Errorf("wal: snapshot key %q: %w", c.key, err)
 	}
 	dst = binary.AppendUvarint(dst, uint64(db))

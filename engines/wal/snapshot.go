@@ -70,7 +70,7 @@ func (r *snapRun) beforeWrite(db int, key []byte, o *keyspace.Object) {
 		if d == cur {
 			n := len(r.cow)
 			var err error
-			if r.cow, err = appendEntry(r.cow, i, string(key), o, &r.scratch); err != nil {
+			if r.cow, err = appendEntry(r.cow, i, cur, string(key), o, &r.scratch); err != nil {
 				r.cow = r.cow[:n]
 				if r.err == nil {
 					r.err = err
@@ -227,10 +227,11 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 					}
 					if o.Cold && ks.ColdView != nil {
 						// Read after the slice, without the lock (see below).
-						cold = append(cold, coldEntry{key: key, expireAt: o.ExpireAt, v: o.Val.(keyspace.ColdValue)})
+						tag, _ := o.ColdHandle()
+						cold = append(cold, coldEntry{key: key, expireAt: o.ExpireAt, tag: tag})
 						return
 					}
-					if raw, err = appendEntry(raw, i, key, o, &run.scratch); err == nil {
+					if raw, err = appendEntry(raw, i, db, key, o, &run.scratch); err == nil {
 						rawN++
 					}
 				})

@@ -61,6 +61,10 @@ type Engine interface {
 // concurrent use. A command whose values are still cold when it runs must still be served correctly.
 type Preparer interface {
 	Prepare(db int, keys [][]byte) error
+	// NeedsPrepare is called with the keyspace lock held, before a command runs: it reports whether
+	// Prepare has work for these keys (a cold value, or RAM to free first). Only then does the server
+	// release the lock to call Prepare, so a command whose values are all in RAM takes the lock once.
+	NeedsPrepare(db int, keys [][]byte) bool
 }
 
 // Budgeter is implemented by engines that keep their RAM within the budget themselves (tiered). The

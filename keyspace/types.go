@@ -84,12 +84,21 @@ func MarshalObject(dst []byte, db *DB, o *Object) ([]byte, error) {
 
 // UnmarshalValue decodes MarshalValue's output into a new object (ExpireAt 0).
 func UnmarshalValue(b []byte) (*Object, error) {
+	if len(b) >= 2 && b[0] == valueFormat && Type(b[1]) == TypeString {
+		return NewString(Owned(b[2:])), nil
+	}
+	return UnmarshalValueOwned(b)
+}
+
+// UnmarshalValueOwned is UnmarshalValue for a buffer the caller hands over: a string's value keeps b's
+// bytes instead of copying them (how a tiering engine installs a value it has just read).
+func UnmarshalValueOwned(b []byte) (*Object, error) {
 	if len(b) < 2 || b[0] != valueFormat {
 		return nil, fmt.Errorf("%w: bad header", ErrBadValue)
 	}
 	t := Type(b[1])
 	if t == TypeString {
-		return NewString(Owned(b[2:])), nil
+		return NewString(b[2:len(b):len(b)]), nil
 	}
 	ops := Ops(t)
 	if ops == nil {

@@ -134,11 +134,13 @@ func (c *conn) serve() {
 		if s.pause.active.Load() {
 			s.waitUnpaused(s.ctx, args)
 		}
-		if preparer != nil {
-			c.prepare(preparer, args)
-		}
 		hard := s.outbufLimits().normal.hard
 		ks.Mu.Lock()
+		if preparer != nil && c.needsPrepare(preparer, args) {
+			ks.Mu.Unlock()
+			c.prepare(preparer, args)
+			ks.Mu.Lock()
+		}
 		// One clock read per command: each command's end time is the next one's start time.
 		now := time.Now()
 		for {
@@ -167,7 +169,7 @@ func (c *conn) serve() {
 				break
 			}
 			args = next
-			if preparer != nil {
+			if preparer != nil && c.needsPrepare(preparer, args) {
 				ks.Mu.Unlock()
 				c.prepare(preparer, args)
 				ks.Mu.Lock()
@@ -235,25 +237,37 @@ func (c *conn) serve() {
 	}
 }
 
+// prepare lets the engine bring a command's cold values into RAM (keyspace lock not held).
 func (c *conn) prepare(p engines.Preparer, args [][]byte) {
-	cmd, msg := keyspace.Resolve(args)
-	if msg != "" || cmd == nil {
+	var buf [8][]byte
+	cmd, keys := commandKeys(args, buf[:0])
+	if len(keys) == 0 {
 		return
-	}
-	if !needsValues(cmd, args) {
-		return
-	}
-	idx := cmd.KeyIndexes(args)
-	if len(idx) == 0 {
-		return
-	}
-	keys := make([][]byte, len(idx))
-	for i, j := range idx {
-		keys[i] = args[j]
 	}
 	if err := p.Prepare(c.db, keys); err != nil {
 		c.s.Logf("prepare keys for %s: %v", cmd.Name, err)
 	}
+}
+
+// needsPrepare asks the engine, keyspace lock held, whether the command needs prepare.
+func (c *conn) needsPrepare(p engines.Preparer, args [][]byte) bool {
+	var buf [8][]byte
+	_, keys := commandKeys(args, buf[:0])
+	return len(keys) > 0 && p.NeedsPrepare(c.db, keys)
+}
+
+// commandKeys appends to buf the keys of args whose values the command reads (none for a command that only
+// replaces or deletes values, or an unknown one).
+func commandKeys(args [][]byte, buf [][]byte) (*keyspace.Command, [][]byte) {
+	cmd, msg := keyspace.Resolve(args)
+	if msg != "" || cmd == nil || !needsValues(cmd, args) {
+		return cmd, buf
+	}
+	var ibuf [8]int
+	for _, j := range cmd.AppendKeyIndexes(ibuf[:0], args) {
+		buf = append(buf, args[j])
+	}
+	return cmd, buf
 }
 
 // flush writes the accumulated replies; it reports false when the connection is gone.

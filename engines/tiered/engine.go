@@ -418,7 +418,7 @@ func (e *Engine) dropped(db *keyspace.DB, o *keyspace.Object) {
 // install makes a cold object hot again with the value v read from Pebble (keyspace lock held).
 func (e *Engine) install(db *keyspace.DB, o *keyspace.Object, v []byte) error {
 	tag, _ := o.ColdHandle()
-	back, err := keyspace.UnmarshalValue(v)
+	back, err := keyspace.UnmarshalValueOwned(v) // v is read's copy, handed over
 	if err != nil {
 		return fmt.Errorf("tiered: value of %q in the tier: %w", o.Key(), err)
 	}
@@ -457,6 +457,32 @@ type thawReq struct {
 	key      string
 	tag, seq uint32 // o's cold handle when the request was made
 	v        []byte
+}
+
+// NeedsPrepare implements engines.Preparer (keyspace lock held): true when one of the keys is cold or
+// writers must wait for the demoter; otherwise it counts the keys found in RAM as tier hits, as Prepare would.
+func (e *Engine) NeedsPrepare(dbIndex int, keys [][]byte) bool {
+	if e.mustWait() {
+		return true
+	}
+	if e.coldKeys.Load() == 0 {
+		e.stats.hits.Add(int64(len(keys)))
+		return false
+	}
+	db := e.ks.DB(dbIndex)
+	hits := 0
+	for _, k := range keys {
+		o := db.Peek(k)
+		if o == nil {
+			continue
+		}
+		if o.Cold {
+			return true
+		}
+		hits++
+	}
+	e.stats.hits.Add(int64(hits))
+	return false
 }
 
 // Prepare brings the cold values of a command's keys back into RAM without holding the keyspace lock while
@@ -522,8 +548,7 @@ func (e *Engine) Prepare(dbIndex int, keys [][]byte) error {
 // waitForRoom holds a command back while hot bytes are above the hard watermark and the demoter can still
 // make room (back-pressure on writers that outrun it).
 func (e *Engine) waitForRoom() {
-	hard := e.budget / 100 * hardWater
-	for i := 0; i < 20 && e.hot.Load() > hard && !e.tierFull() && !e.stuck.Load() && !e.closed.Load(); i++ {
+	for i := 0; i < 20 && e.mustWait(); i++ {
 		ch := *e.relief.Load()
 		select {
 		case e.kick <- struct{}{}:
@@ -534,6 +559,12 @@ func (e *Engine) waitForRoom() {
 		case <-time.After(pressureWait):
 		}
 	}
+}
+
+// mustWait reports whether hot bytes are above the hard watermark while the demoter can still make room.
+func (e *Engine) mustWait() bool {
+	hard := e.budget + e.budget/100*(hardWater-100) // never below the budget, even for tiny budgets
+	return e.hot.Load() > hard && !e.tierFull() && !e.stuck.Load() && !e.closed.Load()
 }
 
 // tierFull reports whether no more values can go to disk.

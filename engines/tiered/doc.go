@@ -20,9 +20,11 @@
 // expiry, eviction, FLUSHDB and promotion (each queues a delete) safe against a later demotion of the same
 // key.
 //
-// A command's cold values are read back before it runs (engines.Preparer): the server passes the keys the
-// command table names, the engine notes which are cold under the lock, reads them from Pebble without it,
-// and installs them under it if they are still the same cold handles. Other clients run meanwhile. A cold
+// A command's cold values are read back before it runs (engines.Preparer): under the keyspace lock the
+// server asks whether any of the keys the command table names is cold (NeedsPrepare); a command whose
+// values are all in RAM then runs at once. Otherwise it releases the lock, the engine reads the cold values
+// from Pebble without it, and installs them under it if they are still the same cold handles (the object
+// keeps its database's tag and its demotion's sequence number; no allocation per cold key). Other clients run meanwhile. A cold
 // value a command meets anyway (a key not in the command table's key specs, or a later command of the same
 // pipeline) is read under the lock (Keyspace.Thaw): correct, only slower. While writers add hot bytes faster
 // than the demoter can move them out, Prepare waits for it (back-pressure), so RAM stays near the budget.
@@ -30,7 +32,7 @@
 // # Durability
 //
 // Durability is the wal engine's, which this engine embeds: every write is logged and fsynced before the
-// reply, snapshots include cold values (read back from Pebble through keyspace.ColdValue), and recovery
+// reply, snapshots include cold values (read back from a Pebble snapshot, keyspace.ColdView), and recovery
 // rebuilds the whole data set from the newest snapshot and the log. Pebble is therefore only a cache of
 // values that are durable elsewhere, and is opened without its own write-ahead log and written without
 // sync: losing it loses nothing, and paying a second fsync per demotion would buy nothing. At start the tier

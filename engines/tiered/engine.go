@@ -842,7 +842,7 @@ func (e *Engine) Stats() []engines.Stat {
 	return out
 }
 
-// Snapshot is the wal engine's; cold values are read back through keyspace.ColdValue.
+// Snapshot is the wal engine's; cold values are read back through keyspace.ColdView and Keyspace.ReadCold.
 func (e *Engine) Snapshot(ctx context.Context, background bool) error {
 	return e.Engine.Snapshot(ctx, background)
 }

@@ -139,8 +139,10 @@ func (c *conn) serve() {
 		}
 		hard := s.outbufLimits().normal.hard
 		ks.Mu.Lock()
-		// One clock read per command: each command's end time is the next one's start time.
+		// One clock read per command: each command's end time is the next one's start time. held is when
+		// this hold of the lock began; the hold ends at the last command's end (no extra clock read).
 		now := time.Now()
+		held := now
 		for {
 			var lsn uint64
 			lsn, now = c.exec(args, now)
@@ -152,6 +154,7 @@ func (c *conn) serve() {
 				break
 			}
 			if hard > 0 && int64(len(c.w.Buf)) > hard {
+				s.stats.execLockNS.Add(int64(now.Sub(held)))
 				ks.Mu.Unlock()
 				c.closeForOutbuf("normal", int64(len(c.w.Buf)))
 				return
@@ -168,10 +171,12 @@ func (c *conn) serve() {
 			}
 			args = next
 			if preparer != nil {
+				s.stats.execLockNS.Add(int64(now.Sub(held)))
 				ks.Mu.Unlock()
 				c.prepare(preparer, args)
 				ks.Mu.Lock()
 				now = time.Now()
+				held = now
 			}
 		}
 		blocked := c.blocked // read under the lock: once it is released the client may be served at any time
@@ -179,10 +184,12 @@ func (c *conn) serve() {
 			// A subscriber's replies enter its outbox before the lock is released, so no message published
 			// after a SUBSCRIBE can overtake its confirmation.
 			if !c.flush() {
+				s.stats.execLockNS.Add(int64(now.Sub(held)))
 				ks.Mu.Unlock()
 				return
 			}
 		}
+		s.stats.execLockNS.Add(int64(now.Sub(held)))
 		ks.Mu.Unlock()
 		if blocked != nil {
 			// Write what the pipeline produced before the blocking command, then park.

@@ -26,4 +26,6 @@ def others(r):
 print('measured run: %d connections, 10s: %.2f µs CPU per op, %.3f µs engine time per op, other processes used %.2f cores (%.2f during calibration)'
       % (run['config']['connections'], run['server']['cpu_us_per_op'], run['server'].get('engine_us_per_op', 0), others(run), others(cal)))
 print('predicted %.0f ops/s, measured %.0f ops/s, error %+.1f%%' % (pred, meas, (pred - meas) / meas * 100))
+if abs(others(run) - others(cal)) > 0.25:
+    print('warning: other processes used %+.2f cores more in the measured run than in the calibration; the error measures them as much as the model' % (others(run) - others(cal)))
 EOF

@@ -236,8 +236,9 @@ func runOne(ctx context.Context, sc *scenarios.Scenario, target string, cfg Conf
 	}
 	res.Scenario.KeyCount = keys
 	res.Scenario.ValueSizeMean = meanValueSize(sc)
-	res.Server = sampler.summary(res.Start, res.End, res.Total.Count)
-	res.Server.ProcessSharedWithLoadgen = strings.HasPrefix(target, "embedded:")
+	embedded := strings.HasPrefix(target, "embedded:")
+	res.Server = sampler.summary(res.Start, res.End, res.Total.Count, embedded)
+	res.Server.ProcessSharedWithLoadgen = embedded
 	for i := range res.Timeline {
 		if s := sampler.at(res.Start.Add(time.Duration(res.Timeline[i].T) * time.Second)); s != nil {
 			res.Timeline[i].UsedMemory, res.Timeline[i].RSS = s.UsedMemory, s.RSS

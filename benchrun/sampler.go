@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shirou/gopsutil/v4/cpu"
+
 	"github.com/kvlab/kvlab/loadgen"
 	"github.com/kvlab/kvlab/resp"
 	"github.com/kvlab/kvlab/results"
@@ -16,7 +18,9 @@ import (
 
 // sampler polls the server's INFO twice a second on its own connection. INFO works the same on kvlab,
 // Redis, Valkey and the managed services, so the figures mean the same everywhere: used_memory,
-// used_memory_rss, connected_clients, keys, used_cpu_user + used_cpu_sys, and commandstats totals.
+// used_memory_rss, connected_clients, keys, used_cpu_user + used_cpu_sys, commandstats totals, and the time
+// spent on the server's serialized command path: kvlab's kvlab_exec_lock_held_sec, or Redis's (and
+// Valkey's) used_cpu_user_main_thread + used_cpu_sys_main_thread.
 type sampler struct {
 	target  loadgen.Target
 	mu      sync.Mutex // guards samples
@@ -31,6 +35,25 @@ type sample struct {
 	s         results.ServerSample
 	execCalls int64
 	execUS    int64
+	// engineSec is the serialized path's time in seconds; engineOK is false when INFO reports none.
+	engineSec float64
+	engineOK  bool
+	engineSrc string
+	// hostBusy is the busy CPU time of the whole machine the load generator runs on (every process),
+	// in seconds; hostOK is false where it cannot be read.
+	hostBusy float64
+	hostOK   bool
+}
+
+// hostBusySeconds reads the machine's busy CPU time (every core, every process) from /proc/stat through
+// gopsutil: user, system, nice, interrupts and steal (time the hypervisor gave to other guests).
+func hostBusySeconds() (float64, bool) {
+	ts, err := cpu.Times(false)
+	if err != nil || len(ts) == 0 {
+		return 0, false
+	}
+	t := ts[0]
+	return t.User + t.System + t.Nice + t.Irq + t.Softirq + t.Steal, true
 }
 
 func newSampler(t loadgen.Target) *sampler {
@@ -103,7 +126,9 @@ func (s *sampler) poll(nc net.Conn, rr *resp.ReplyReader) (sample, bool) {
 		return sample{}, false
 	}
 	smp := sample{at: time.Now()}
-	var cpuUser, cpuSys float64
+	smp.hostBusy, smp.hostOK = hostBusySeconds()
+	var cpuUser, cpuSys, mainUser, mainSys, lockHeld float64
+	var haveMain, haveLock bool
 	for _, line := range strings.Split(string(v.Str), "\n") {
 		k, val, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if !ok {
@@ -120,6 +145,15 @@ func (s *sampler) poll(nc net.Conn, rr *resp.ReplyReader) (sample, bool) {
 			cpuUser, _ = strconv.ParseFloat(val, 64)
 		case k == "used_cpu_sys":
 			cpuSys, _ = strconv.ParseFloat(val, 64)
+		case k == "used_cpu_user_main_thread":
+			mainUser, _ = strconv.ParseFloat(val, 64)
+			haveMain = true
+		case k == "used_cpu_sys_main_thread":
+			mainSys, _ = strconv.ParseFloat(val, 64)
+			haveMain = true
+		case k == "kvlab_exec_lock_held_sec":
+			lockHeld, _ = strconv.ParseFloat(val, 64)
+			haveLock = true
 		case strings.HasPrefix(k, "db") && strings.HasPrefix(val, "keys="):
 			n, _ := strconv.ParseInt(strings.TrimPrefix(strings.SplitN(val, ",", 2)[0], "keys="), 10, 64)
 			smp.s.Keys += n
@@ -137,6 +171,12 @@ func (s *sampler) poll(nc net.Conn, rr *resp.ReplyReader) (sample, bool) {
 		}
 	}
 	smp.s.CPUSeconds = cpuUser + cpuSys
+	switch {
+	case haveLock:
+		smp.engineSec, smp.engineOK, smp.engineSrc = lockHeld, true, results.EngineLockHeld
+	case haveMain:
+		smp.engineSec, smp.engineOK, smp.engineSrc = mainUser+mainSys, true, results.EngineMainThread
+	}
 	return smp, true
 }
 
@@ -162,8 +202,9 @@ func (s *sampler) at(t time.Time) *results.ServerSample {
 	return &c
 }
 
-// summary reduces the samples to the run's server figures over [start, end] with ops operations.
-func (s *sampler) summary(start, end time.Time, ops int64) results.ServerStats {
+// summary reduces the samples to the run's server figures over [start, end] with ops operations. embedded
+// says the server runs in this process, so the machine's other busy time is other processes'.
+func (s *sampler) summary(start, end time.Time, ops int64, embedded bool) results.ServerStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var st results.ServerStats
@@ -203,6 +244,14 @@ func (s *sampler) summary(start, end time.Time, ops int64) results.ServerStats {
 			st.CPUUSPerOp = st.CPUSeconds * 1e6 / opsInSpan
 			if calls := last.execCalls - first.execCalls; calls > 0 {
 				st.ExecUSPerOp = float64(last.execUS-first.execUS) / opsInSpan
+			}
+			if embedded && first.hostOK && last.hostOK {
+				st.OtherCPUCores = max(0, last.hostBusy-first.hostBusy-st.CPUSeconds) / span
+			}
+			if first.engineOK && last.engineOK && first.engineSrc == last.engineSrc {
+				st.EngineSource = last.engineSrc
+				st.EngineSeconds = last.engineSec - first.engineSec
+				st.EngineUSPerOp = st.EngineSeconds * 1e6 / opsInSpan
 			}
 		}
 	}

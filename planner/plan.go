@@ -12,7 +12,10 @@ import (
 
 // EngineFigures are measured costs of one engine class.
 type EngineFigures struct {
-	CPUUSPerOp          float64 `yaml:"cpu_us_per_op"`          // server CPU per operation, µs
+	CPUUSPerOp float64 `yaml:"cpu_us_per_op"` // server CPU per operation, µs
+	// EngineUSPerOp is a Valkey or Redis main thread's CPU per operation, µs, when measured from one (INFO
+	// used_cpu_*_main_thread); 0 means the main thread does all the work, so it equals CPUUSPerOp.
+	EngineUSPerOp       float64 `yaml:"engine_us_per_op,omitempty"`
 	OverheadBytesPerKey float64 `yaml:"overhead_bytes_per_key"` // memory per key beyond key and value bytes
 	P99ReadMS           float64 `yaml:"p99_read_ms"`
 	P99WriteMS          float64 `yaml:"p99_write_ms"`
@@ -36,6 +39,11 @@ func FromResults(rs []*results.Result, fallback *Measurements) (*Measurements, [
 	var notes []string
 	for _, r := range rs {
 		f := EngineFigures{CPUUSPerOp: r.Server.CPUUSPerOp, Source: fmt.Sprintf("result %s (%s, %s)", r.Scenario.Name, r.Target.Engine, r.Start.Format("2006-01-02 15:04"))}
+		if r.Server.EngineSource == results.EngineMainThread {
+			// A Redis or Valkey server: its main thread is the engine thread of the nodes being sized. kvlab's
+			// keyspace lock time is not: kvlab reads and writes sockets outside it, Valkey's main thread does not.
+			f.EngineUSPerOp = r.Server.EngineUSPerOp
+		}
 		if r.Server.Keys > 0 {
 			f.OverheadBytesPerKey = math.Max(0, r.Server.BytesPerKey-r.Scenario.ValueSizeMean-16)
 		}
@@ -170,25 +178,22 @@ func sizeNode(w *Workload, m *Measurements, cat *nodeprofiles.Catalog, n nodepro
 	}
 	ex("usable memory per node = %.2f GiB × (1 − %.0f%% reserved) × %.0f%% target = %.2f GiB → %.0f shard(s) for memory",
 		n.MemoryGiB, reserve*100, w.TargetUtil*100, usable/(1<<30), shardsMem)
-	// CPU: commands run on one engine thread; I/O threads help from 2xlarge (enhanced I/O multiplexing).
-	cores := 1.0
-	if n.VCPU >= 8 {
-		cores = 1 + math.Min(float64(n.VCPU-1), 3)*0.5
-	}
-	cpu := figs.CPUUSPerOp
-	if cpu <= 0 {
-		cpu = 10
-	}
-	perNode := 0.8 * 1e6 / cpu * cores
+	// CPU: the node model of capacity.go. Valkey and Redis execute commands on one engine thread (the main
+	// thread), which also does the network I/O unless I/O threads take it (from 2xlarge: enhanced I/O
+	// multiplexing).
+	capa := nodeCapacity(n, figs)
 	if strings.HasPrefix(n.Family, "t") {
-		// Burstable nodes sustain only their baseline (20% of a vCPU for t4g); bursts run on credits.
-		perNode *= 0.2 / 0.8
 		ex("burstable %s: sustained CPU is the 20%% baseline, not 80%%", n.Family)
+	}
+	ex("CPU: engine thread time per op = %s", engineNote(n, figs, capa.EngineUSPerOp))
+	perNode, binding, _ := capa.OpsPerSec()
+	for _, b := range capa.Bounds() {
+		ex("CPU: %s bound: %s", b.Name, b.Formula)
 	}
 	perShardLoad := w.WritesPerSec + w.ReadsPerSec/float64(1+c.Replicas)
 	shardsCPU := math.Ceil(perShardLoad / perNode)
-	ex("CPU: %.2f µs/op measured, %.1f effective cores → %.0f ops/s per node at 80%%; primaries carry %.0f writes/s + %.0f reads/s ÷ %d nodes per shard → %.0f shard(s)",
-		cpu, cores, perNode, w.WritesPerSec, w.ReadsPerSec, 1+c.Replicas, shardsCPU)
+	ex("CPU: %.0f ops/s per node (the %s binds); primaries carry %.0f writes/s + %.0f reads/s ÷ %d nodes per shard → %.0f shard(s)",
+		perNode, binding.Name, w.WritesPerSec, w.ReadsPerSec, 1+c.Replicas, shardsCPU)
 	// Network: baseline bandwidth, not burst.
 	bytesPerOp := w.KeyBytes + w.ValueBytes + 40
 	netPerSec := (w.ReadsPerSec/float64(1+c.Replicas) + w.WritesPerSec*float64(1+c.Replicas)) * bytesPerOp
@@ -223,7 +228,7 @@ func sizeNode(w *Workload, m *Measurements, cat *nodeprofiles.Catalog, n nodepro
 	}
 	c.Nodes = c.Shards * (1 + c.Replicas)
 	c.MemoryUtil = data / (float64(c.Shards) * capacity) * w.TargetUtil
-	c.CPUUtil = perShardLoad / float64(c.Shards) / (1e6 / cpu * cores)
+	c.CPUUtil = perShardLoad / float64(c.Shards) / (perNode / capa.Ceiling)
 	c.NetUtil = netPerSec / float64(c.Shards) / (n.Net[0] * 1e9 / 8)
 	if w.P99TargetMS > 0 {
 		p99 := figs.P99ReadMS
@@ -257,6 +262,48 @@ func sizeNode(w *Workload, m *Measurements, cat *nodeprofiles.Catalog, n nodepro
 	}
 	c.Feasible = true
 	return c
+}
+
+// enhancedIOFactor is how much of a Valkey main thread's per-operation work remains on it when I/O threads
+// take the socket reads and writes (ElastiCache enhanced I/O multiplexing, nodes with 8 vCPUs or more):
+// the engine thread time per operation is divided by it.
+const enhancedIOFactor = 2.5
+
+// nodeCapacity is the CPU model of an AWS node running Valkey or Redis: every vCPU for request work, one
+// engine thread for commands, planned to 80% (a burstable node's 20% baseline).
+func nodeCapacity(n nodeprofiles.Node, figs EngineFigures) Capacity {
+	cpu := figs.CPUUSPerOp
+	if cpu <= 0 {
+		cpu = 10
+	}
+	engine := figs.EngineUSPerOp
+	if engine <= 0 {
+		engine = cpu
+	}
+	if n.VCPU >= 8 {
+		engine /= enhancedIOFactor
+	}
+	ceiling := cpuCeiling
+	if strings.HasPrefix(n.Family, "t") {
+		// Burstable nodes sustain only their baseline (20% of a vCPU for t4g); bursts run on credits.
+		ceiling = 0.2
+	}
+	return Capacity{Cores: float64(n.VCPU), CPUUSPerOp: cpu, EngineUSPerOp: engine, Ceiling: ceiling}
+}
+
+// engineNote explains where a node's engine thread time per operation comes from.
+func engineNote(n nodeprofiles.Node, figs EngineFigures, engine float64) string {
+	src := fmt.Sprintf("the CPU per op, %.2f µs (the main thread does the network I/O too)", figs.CPUUSPerOp)
+	if figs.CPUUSPerOp <= 0 {
+		src = "10.00 µs (no measured CPU per op)"
+	}
+	if figs.EngineUSPerOp > 0 {
+		src = fmt.Sprintf("the main thread's CPU per op, %.2f µs", figs.EngineUSPerOp)
+	}
+	if n.VCPU >= 8 {
+		return fmt.Sprintf("%s ÷ %.1f (enhanced I/O multiplexing: I/O threads take the socket work) = %.2f µs", src, enhancedIOFactor, engine)
+	}
+	return src
 }
 
 func serverless(w *Workload, m *Measurements, cat *nodeprofiles.Catalog) Candidate {

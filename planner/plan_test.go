@@ -3,6 +3,7 @@ package planner
 import (
 	"bytes"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,15 +189,77 @@ func TestGoldenOutputs(t *testing.T) {
 }
 
 func TestPredictLocal(t *testing.T) {
-	calib := &results.Result{Scenario: results.ScenarioInfo{Name: "s"}}
-	calib.Server.CPUUSPerOp = 16
-	got, err := PredictLocal(Machine{Cores: 2}, calib)
-	// 2 cores × 0.8 × 1e6 / 16 µs = 100,000 ops/s.
-	if err != nil || got != 100000 {
-		t.Fatalf("PredictLocal = %v, %v", got, err)
+	for _, tc := range []struct {
+		name               string
+		cpu, engine, other float64
+		want               float64
+		binding            string
+	}{
+		// 2 cores × 0.8 × 1e6 / 16 µs = 100,000 ops/s; no engine figure, so no engine bound.
+		{name: "cores only", cpu: 16, want: 100000, binding: "cores"},
+		// cores: 1.6 × 1e6 / 16 = 100,000; engine: 0.8 × 1e6 / 2 µs = 400,000 → cores bind.
+		{name: "cores bind", cpu: 16, engine: 2, want: 100000, binding: "cores"},
+		// cores: 1.6 × 1e6 / 4 = 400,000; engine: 0.8 × 1e6 / 4 µs = 200,000 → the engine thread binds
+		// (as for Redis: one thread, however many cores).
+		{name: "engine binds", cpu: 4, engine: 4, want: 200000, binding: "engine thread"},
+		// Other processes took 0.9 core: min(1.6, 2 − 0.9) = 1.1 cores × 1e6 / 11 µs = 100,000.
+		{name: "shared machine", cpu: 11, engine: 1, other: 0.9, want: 100000, binding: "cores"},
+		// Other processes took 0.3 core: min(1.6, 1.7) = 1.6 cores → the ceiling still binds: 1.6e6 / 8 = 200,000.
+		{name: "light neighbours", cpu: 8, other: 0.3, want: 200000, binding: "cores"},
+	} {
+		calib := &results.Result{Scenario: results.ScenarioInfo{Name: "s"}}
+		calib.Server.CPUUSPerOp, calib.Server.EngineUSPerOp, calib.Server.OtherCPUCores = tc.cpu, tc.engine, tc.other
+		got, b, err := PredictLocal(Machine{Cores: 2}, calib)
+		if err != nil || math.Abs(got-tc.want) > 1e-6 || b.Name != tc.binding {
+			t.Errorf("%s: PredictLocal = %v, %q, %v; want %v bound by %s", tc.name, got, b.Name, err, tc.want, tc.binding)
+		}
 	}
-	calib.Server.CPUUSPerOp = 0
-	if _, err := PredictLocal(Machine{Cores: 2}, calib); err == nil {
+	calib := &results.Result{Scenario: results.ScenarioInfo{Name: "s"}}
+	calib.Server.EngineUSPerOp = 1
+	if _, _, err := PredictLocal(Machine{Cores: 2}, calib); err == nil {
 		t.Fatal("a result without CPU per operation must be refused")
+	}
+}
+
+func TestWriteLocalNamesTheBinding(t *testing.T) {
+	calib := &results.Result{Scenario: results.ScenarioInfo{Name: "s"}, Config: results.RunConfig{Connections: 50, Duration: "4s"}}
+	calib.Server = results.ServerStats{CPUUSPerOp: 4, EngineUSPerOp: 4, EngineSource: results.EngineLockHeld, ProcessSharedWithLoadgen: true}
+	var b bytes.Buffer
+	if err := WriteLocal(&b, Machine{Cores: 2}, calib); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"cores bound: 80% × 2 cores = 1.60 cores × 1e6 / 4.00 µs CPU per op = 400000 ops/s",
+		"engine thread bound: 80% × 1e6 / 4.000 µs engine time per op = 200000 ops/s",
+		"predicted throughput: 200000 ops/s (the engine thread bound binds; 50 connections, as calibrated)",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}
+
+// TestNodeCapacity pins the AWS node model: one engine thread whose time per operation is the measured CPU
+// per operation (÷ 2.5 with enhanced I/O from 8 vCPUs), every vCPU for the cores bound, 20% on burstables.
+func TestNodeCapacity(t *testing.T) {
+	for _, tc := range []struct {
+		node    nodeprofiles.Node
+		figs    EngineFigures
+		want    float64
+		binding string
+	}{
+		// engine: 0.8 × 1e6 / 24 = 33,333; cores: 2 × 0.8 × 1e6 / 24 = 66,667.
+		{nodeprofiles.Node{Type: "r", Family: "r6g", VCPU: 2}, EngineFigures{CPUUSPerOp: 24}, 1e6 * 0.8 / 24, "engine thread"},
+		// engine: 24 / 2.5 = 9.6 µs → 83,333; cores: 8 × 0.8 × 1e6 / 24 = 266,667.
+		{nodeprofiles.Node{Type: "r", Family: "r6g", VCPU: 8}, EngineFigures{CPUUSPerOp: 24}, 1e6 * 0.8 / 9.6, "engine thread"},
+		// burstable: engine 0.2 × 1e6 / 24 = 8,333.
+		{nodeprofiles.Node{Type: "t", Family: "t4g", VCPU: 2}, EngineFigures{CPUUSPerOp: 24}, 1e6 * 0.2 / 24, "engine thread"},
+		// a measured main thread: engine 0.8 × 1e6 / 5 = 160,000; cores 2 × 0.8 × 1e6 / 20 = 80,000.
+		{nodeprofiles.Node{Type: "r", Family: "r6g", VCPU: 2}, EngineFigures{CPUUSPerOp: 20, EngineUSPerOp: 5}, 80000, "cores"},
+	} {
+		got, b, ok := nodeCapacity(tc.node, tc.figs).OpsPerSec()
+		if !ok || math.Abs(got-tc.want) > 1e-6 || b.Name != tc.binding {
+			t.Errorf("%+v %+v: %v bound by %q, want %v by %s", tc.node, tc.figs, got, b.Name, tc.want, tc.binding)
+		}
 	}
 }

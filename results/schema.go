@@ -177,6 +177,16 @@ type ServerSample struct {
 	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
+// Values of ServerStats.EngineSource.
+const (
+	// EngineLockHeld: kvlab's keyspace lock hold time (INFO cpu kvlab_exec_lock_held_sec). Network I/O
+	// runs outside it, on every core.
+	EngineLockHeld = "kvlab_exec_lock_held_sec"
+	// EngineMainThread: the CPU of Redis's or Valkey's main thread (INFO cpu used_cpu_user_main_thread +
+	// used_cpu_sys_main_thread), which does the network I/O too unless io-threads are enabled.
+	EngineMainThread = "used_cpu_main_thread"
+)
+
 // ServerStats summarises the server during the measured phase.
 type ServerStats struct {
 	Samples    []ServerSample `json:"samples"`
@@ -192,8 +202,21 @@ type ServerStats struct {
 	// ExecUSPerOp is the time the server spent executing commands per operation (INFO commandstats),
 	// excluding network I/O: a lower bound of the engine's CPU cost.
 	ExecUSPerOp float64 `json:"exec_us_per_op"`
+	// EngineSeconds is the time the server spent on its serialized command path during the measured phase:
+	// the keyspace lock's hold time for kvlab (INFO kvlab_exec_lock_held_sec), the main thread's CPU for
+	// Redis and Valkey (used_cpu_*_main_thread); 0 when the server reports neither.
+	EngineSeconds float64 `json:"engine_seconds,omitempty"`
+	// EngineUSPerOp is EngineSeconds per operation, in microseconds: what one operation costs the engine
+	// thread, which no amount of cores shares out (the planner's serialized-execution bound).
+	EngineUSPerOp float64 `json:"engine_us_per_op,omitempty"`
+	// EngineSource names what EngineSeconds measured: EngineLockHeld or EngineMainThread.
+	EngineSource string `json:"engine_source,omitempty"`
 	// ProcessSharedWithLoadgen is true for embedded targets: CPU and RSS include the load generator.
 	ProcessSharedWithLoadgen bool `json:"process_shared_with_loadgen"`
+	// OtherCPUCores is the CPU other processes of the machine used during the measured phase, in cores
+	// (embedded targets only: the machine's busy time from /proc/stat minus this process's): what a shared
+	// machine did not leave to the run.
+	OtherCPUCores float64 `json:"other_cpu_cores,omitempty"`
 }
 
 // HostInfo describes the machine that ran the benchmark.

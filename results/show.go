@@ -59,8 +59,14 @@ func Show(w io.Writer, r *Result) {
 		if s.CPUUSPerOp > 0 {
 			fmt.Fprintf(w, ", CPU %.2f µs/op", s.CPUUSPerOp)
 		}
+		if s.EngineUSPerOp > 0 {
+			fmt.Fprintf(w, ", engine %.3f µs/op", s.EngineUSPerOp)
+		}
 		if s.ProcessSharedWithLoadgen {
 			fmt.Fprint(w, " (process shared with the load generator)")
+		}
+		if s.OtherCPUCores > 0 {
+			fmt.Fprintf(w, "; other processes used %.2f cores", s.OtherCPUCores)
 		}
 		fmt.Fprintln(w)
 	}

@@ -141,8 +141,10 @@ func (c *conn) serve() {
 			c.prepare(preparer, args)
 			ks.Mu.Lock()
 		}
-		// One clock read per command: each command's end time is the next one's start time.
+		// One clock read per command: each command's end time is the next one's start time. held is when
+		// this hold of the lock began; the hold ends at the last command's end (no extra clock read).
 		now := time.Now()
+		held := now
 		for {
 			var lsn uint64
 			lsn, now = c.exec(args, now)
@@ -154,6 +156,7 @@ func (c *conn) serve() {
 				break
 			}
 			if hard > 0 && int64(len(c.w.Buf)) > hard {
+				s.stats.execLockNS.Add(int64(now.Sub(held)))
 				ks.Mu.Unlock()
 				c.closeForOutbuf("normal", int64(len(c.w.Buf)))
 				return
@@ -170,10 +173,12 @@ func (c *conn) serve() {
 			}
 			args = next
 			if preparer != nil && c.needsPrepare(preparer, args) {
+				s.stats.execLockNS.Add(int64(now.Sub(held)))
 				ks.Mu.Unlock()
 				c.prepare(preparer, args)
 				ks.Mu.Lock()
 				now = time.Now()
+				held = now
 			}
 		}
 		blocked := c.blocked // read under the lock: once it is released the client may be served at any time
@@ -181,10 +186,12 @@ func (c *conn) serve() {
 			// A subscriber's replies enter its outbox before the lock is released, so no message published
 			// after a SUBSCRIBE can overtake its confirmation.
 			if !c.flush() {
+				s.stats.execLockNS.Add(int64(now.Sub(held)))
 				ks.Mu.Unlock()
 				return
 			}
 		}
+		s.stats.execLockNS.Add(int64(now.Sub(held)))
 		ks.Mu.Unlock()
 		if blocked != nil {
 			// Write what the pipeline produced before the blocking command, then park.

@@ -250,6 +250,9 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		w("used_cpu_user", fmt.Sprintf("%.6f", tv(ru.Utime)))
 		w("used_cpu_sys_children", "0.000000")
 		w("used_cpu_user_children", "0.000000")
+		// kvlab's counterpart of Redis's used_cpu_*_main_thread: commands run one at a time under the
+		// keyspace lock, so the time it was held is the time spent on the serialized path.
+		w("kvlab_exec_lock_held_sec", fmt.Sprintf("%.6f", float64(s.stats.execLockNS.Load())/1e9))
 	case "commandstats":
 		type row struct {
 			name string

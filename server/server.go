@@ -139,6 +139,10 @@ type serverStats struct {
 	protocolErrors atomic.Int64
 	// outbufDisconnects counts clients closed for passing their output buffer limit.
 	outbufDisconnects atomic.Int64
+	// execLockNS is the time connections held the keyspace lock executing commands, in nanoseconds: the
+	// serialized path every command goes through (INFO cpu kvlab_exec_lock_held_sec). It is added to once
+	// per hold of the lock, from clock reads command execution makes anyway.
+	execLockNS atomic.Int64
 }
 
 // New opens the engine and prepares a server; call Start to listen.

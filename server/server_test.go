@@ -309,3 +309,43 @@ func TestActiveExpiry(t *testing.T) {
 		t.Fatalf("INFO stats should count 5000 expired keys: %v\n%s", err, info)
 	}
 }
+
+// TestExecLockHeldGrows checks INFO cpu's kvlab_exec_lock_held_sec: the time commands held the keyspace
+// lock grows with the commands executed and stays below the wall time they took.
+func TestExecLockHeldGrows(t *testing.T) {
+	srv := start(t)
+	ctx := context.Background()
+	rdb := client(t, srv, 2)
+	held := func() float64 {
+		t.Helper()
+		info, err := rdb.Info(ctx, "cpu").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(info, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "kvlab_exec_lock_held_sec:"); ok {
+				var f float64
+				if _, err := fmt.Sscan(v, &f); err != nil {
+					t.Fatalf("kvlab_exec_lock_held_sec %q: %v", v, err)
+				}
+				return f
+			}
+		}
+		t.Fatalf("INFO cpu has no kvlab_exec_lock_held_sec:\n%s", info)
+		return 0
+	}
+	before := held()
+	began := time.Now()
+	pipe := rdb.Pipeline()
+	for i := 0; i < 20000; i++ {
+		pipe.Set(ctx, fmt.Sprintf("k:%d", i), strings.Repeat("v", 100), 0)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wall := time.Since(began).Seconds()
+	after := held()
+	if d := after - before; d <= 0 || d > wall {
+		t.Fatalf("lock held %.6f s for 20000 SETs taking %.6f s of wall time", d, wall)
+	}
+}

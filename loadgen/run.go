@@ -6,6 +6,11 @@
 // digits) per operation and worker, merged at the end; a per-second timeline is kept; errors are counted by
 // reply prefix. It speaks only RESP, so it works against kvlab, Redis, Valkey, ElastiCache and MemoryDB.
 //
+// Workers drive their connections in one of two I/O modes (Config.IO): on Linux, an epoll event loop per
+// worker over the raw non-blocking sockets (eventloop_linux.go), like redis-benchmark and memtier; and
+// blocking reads and writes through Go's net package, for TLS, cluster mode, open loop with follow-up
+// commands, and other systems.
+//
 // With Config.Cluster the target is a Redis cluster's seed node: the slot map comes from CLUSTER SHARDS or
 // CLUSTER SLOTS, every operation goes to the shard owning its keys' hash slot (Slot), MOVED and ASK
 // redirections are followed, and the result carries per-shard figures (cluster.go, cluster_run.go).
@@ -17,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -35,8 +41,10 @@ type Config struct {
 	Target      Target
 	Connections int
 	Pipeline    int
-	// Threads is the number of worker goroutines; connections are spread over them (closed loop: each
-	// worker drives its connections as an event loop).
+	// Threads is the number of workers; connections are spread over them. 0 means min(Connections, 4) in
+	// the goroutine mode and min(Connections, 4, max(1, NumCPU/2)) with the event loop, whose workers each
+	// keep an OS thread busy (on a 2-core host: one, like redis-benchmark's single event loop, leaving a
+	// core to a server on the same host).
 	Threads  int
 	Rate     float64 // total ops/s; 0 = closed loop
 	Duration time.Duration
@@ -55,7 +63,23 @@ type Config struct {
 	// ReadFromReplicas (with Cluster) sends read-only operations to replicas, on connections that sent
 	// READONLY; shards without replicas serve reads from their primary.
 	ReadFromReplicas bool
+	// IO is how workers drive their connections: IOEventLoop, IOGoroutines or IOAuto (empty: IOAuto).
+	IO string
 }
+
+// I/O modes of Config.IO.
+const (
+	// IOAuto picks IOEventLoop where it applies and IOGoroutines elsewhere.
+	IOAuto = "auto"
+	// IOEventLoop drives each worker's connections from one epoll loop over non-blocking sockets (Linux):
+	// a connection sends its next request as soon as its reply is parsed, like redis-benchmark and
+	// memtier_benchmark. Not available with TLS, --cluster, or open loop with follow-ups (on_miss, ack).
+	IOEventLoop = "eventloop"
+	// IOGoroutines uses blocking reads and writes through Go's net package: closed loop, a worker sends a
+	// batch on each of its connections, then reads their replies in turn; open loop, a writer and a reader
+	// goroutine per connection.
+	IOGoroutines = "goroutines"
+)
 
 func (c *Config) normalize() error {
 	if c.Connections <= 0 {
@@ -64,12 +88,10 @@ func (c *Config) normalize() error {
 	if c.Pipeline <= 0 {
 		c.Pipeline = 1
 	}
-	if c.Threads <= 0 {
-		c.Threads = min(c.Connections, 4)
+	if c.Threads < 0 {
+		c.Threads = 0
 	}
-	if c.Threads > c.Connections {
-		c.Threads = c.Connections
-	}
+	c.Threads = min(c.Threads, c.Connections)
 	if c.Duration <= 0 {
 		return fmt.Errorf("loadgen: duration must be positive")
 	}
@@ -79,7 +101,49 @@ func (c *Config) normalize() error {
 	if c.ReadFromReplicas && !c.Cluster {
 		return fmt.Errorf("loadgen: --read-from-replicas needs --cluster")
 	}
+	switch c.IO {
+	case "":
+		c.IO = IOAuto
+	case IOAuto, IOEventLoop, IOGoroutines:
+	default:
+		return fmt.Errorf("loadgen: --io %q: want auto, eventloop or goroutines", c.IO)
+	}
 	return nil
+}
+
+// ioMode resolves Config.IO for a plan: IOEventLoop or IOGoroutines, or an error when the event loop was
+// asked for where it does not apply.
+func (c *Config) ioMode(p *plan) (string, error) {
+	why := ""
+	switch {
+	case !eventLoopOS:
+		why = "this platform has no epoll"
+	case c.Target.TLS != nil:
+		why = "TLS connections"
+	case c.Cluster:
+		why = "--cluster"
+	case c.Rate > 0 && p.hasFollowUps():
+		why = "open loop with follow-up commands (on_miss, ack)"
+	}
+	switch {
+	case c.IO == IOGoroutines:
+		return IOGoroutines, nil
+	case why == "":
+		return IOEventLoop, nil
+	case c.IO == IOEventLoop:
+		return "", fmt.Errorf("loadgen: --io eventloop is not available with %s (use --io auto or goroutines)", why)
+	}
+	return IOGoroutines, nil
+}
+
+// hasFollowUps reports whether an operation may send commands after its reply (cache-aside loads, XACK).
+func (p *plan) hasFollowUps() bool {
+	for _, co := range p.ops {
+		if len(co.onMiss) > 0 || co.op.Ack != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // compiledOp is an operation ready to render.
@@ -297,6 +361,17 @@ func Run(ctx context.Context, sc *scenarios.Scenario, cfg Config) (*results.Resu
 	if err != nil {
 		return nil, err
 	}
+	mode, err := cfg.ioMode(p)
+	if err != nil {
+		return nil, err
+	}
+	cfg.IO = mode
+	if cfg.Threads == 0 {
+		cfg.Threads = min(cfg.Connections, 4)
+		if mode == IOEventLoop {
+			cfg.Threads = min(cfg.Threads, max(1, runtime.NumCPU()/2))
+		}
+	}
 	if cfg.Cluster {
 		return runCluster(ctx, p, cfg)
 	}
@@ -347,12 +422,17 @@ func Run(ctx context.Context, sc *scenarios.Scenario, cfg Config) (*results.Resu
 			ids = append(ids, i)
 		}
 		rng := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(w)+1))
-		wg.Add(1)
-		if cfg.Rate > 0 {
-			go func() { defer wg.Done(); r.openLoop(ctx, rec, mine, ids, rng) }()
-		} else {
-			go func() { defer wg.Done(); r.closedLoop(ctx, rec, mine, ids, rng) }()
+		loop := r.closedLoop
+		switch {
+		case cfg.Rate > 0 && mode == IOEventLoop:
+			loop = r.openEventLoop
+		case cfg.Rate > 0:
+			loop = r.openLoop
+		case mode == IOEventLoop:
+			loop = r.eventLoop
 		}
+		wg.Add(1)
+		go func() { defer wg.Done(); loop(ctx, rec, mine, ids, rng) }()
 	}
 	wg.Wait()
 	cancel()
@@ -367,8 +447,8 @@ func (r *run) fail(err error) {
 	r.fatal.CompareAndSwap(nil, &err)
 }
 
-// closedLoop drives a worker's connections: send a batch of Pipeline operations on each, then read every
-// reply; latency of an operation runs from its batch's send to its last reply.
+// closedLoop drives a worker's connections (IOGoroutines): send a batch of Pipeline operations on each,
+// then read every reply; latency of an operation runs from its batch's send to its last reply.
 func (r *run) closedLoop(ctx context.Context, rec *recorder, conns []*client, ids []int, rng *rand.Rand) {
 	var scratch renderScratch
 	batches := make([][]pending, len(conns))
@@ -378,8 +458,8 @@ func (r *run) closedLoop(ctx context.Context, rec *recorder, conns []*client, id
 		rcs[i] = renderCtx{r: rng, conn: ids[i]}
 	}
 	for ctx.Err() == nil {
-		now := time.Now()
 		for i, c := range conns {
+			now := time.Now() // this connection's batch is sent now, after the previous connections'
 			c.wbuf = c.wbuf[:0]
 			batches[i] = batches[i][:0]
 			rc := &rcs[i]
@@ -413,26 +493,31 @@ func (r *run) closedLoop(ctx context.Context, rec *recorder, conns []*client, id
 				o.end = time.Now()
 				outs = append(outs, o)
 			}
-			for j, pd := range batches[i] {
-				o := &outs[j]
-				if o.miss && len(pd.op.onMiss) > 0 {
-					rc := &rcs[i]
-					rc.id, rc.pattern, rc.ttl = pd.id, pd.pattern, pd.op.op.TTL
-					if e := followUp(c, pd.op.onMiss, rc, &scratch, nil); e != "" && o.errPfx == "" {
-						o.errPfx = e
-					}
-					o.end = time.Now()
-				}
-				if len(o.ackIDs) > 0 {
-					if e := ack(c, pd.op.op.Ack, o.ackIDs); e != "" && o.errPfx == "" {
-						o.errPfx = e
-					}
-					o.end = time.Now()
-				}
-				r.record(rec, pd.op.idx, pd.start, o.end, o.errPfx)
-			}
+			r.finishBatch(rec, c, &rcs[i], &scratch, batches[i], outs)
 			outcomes = outs
 		}
+	}
+}
+
+// finishBatch completes a closed-loop batch whose replies were all read: it runs the cache-aside loads and
+// XACKs the replies call for (synchronously on c, whose pipeline is drained), then records every operation.
+func (r *run) finishBatch(rec *recorder, c *client, rc *renderCtx, scratch *renderScratch, batch []pending, outs []outcome) {
+	for j, pd := range batch {
+		o := &outs[j]
+		if o.miss && len(pd.op.onMiss) > 0 {
+			rc.id, rc.pattern, rc.ttl = pd.id, pd.pattern, pd.op.op.TTL
+			if e := followUp(c, pd.op.onMiss, rc, scratch, nil); e != "" && o.errPfx == "" {
+				o.errPfx = e
+			}
+			o.end = time.Now()
+		}
+		if len(o.ackIDs) > 0 {
+			if e := ack(c, pd.op.op.Ack, o.ackIDs); e != "" && o.errPfx == "" {
+				o.errPfx = e
+			}
+			o.end = time.Now()
+		}
+		r.record(rec, pd.op.idx, pd.start, o.end, o.errPfx)
 	}
 }
 
@@ -717,7 +802,7 @@ func (r *run) result(start time.Time) (*results.Result, error) {
 		Config: results.RunConfig{
 			Connections: r.cfg.Connections, Pipeline: r.cfg.Pipeline, Threads: r.cfg.Threads, Rate: r.cfg.Rate,
 			Duration: r.cfg.Duration.String(), Warmup: r.cfg.Warmup.String(), Seed: r.cfg.Seed,
-			OpenLoop: r.cfg.Rate > 0, COCorrected: r.cfg.Rate > 0,
+			OpenLoop: r.cfg.Rate > 0, COCorrected: r.cfg.Rate > 0, IO: r.cfg.IO,
 		},
 	}
 	total := results.NewHistogram()

@@ -72,6 +72,17 @@ func newStallServer(t *testing.T) *stallServer {
 	return s
 }
 
+// forEachIO runs a test once per I/O mode this platform has.
+func forEachIO(t *testing.T, test func(t *testing.T, io string)) {
+	modes := []string{IOGoroutines}
+	if eventLoopOS {
+		modes = append(modes, IOEventLoop)
+	}
+	for _, io := range modes {
+		t.Run(io, func(t *testing.T) { test(t, io) })
+	}
+}
+
 func (s *stallServer) target() Target { return Target{Addr: s.ln.Addr().String()} }
 
 func scenario(t *testing.T, y string) *scenarios.Scenario {
@@ -100,11 +111,18 @@ operations:
 // TestOpenLoopPacing: at 2000 ops/s for 2 s the generator must issue about 4000 operations (±5%), spread
 // evenly over the seconds of the timeline.
 func TestOpenLoopPacing(t *testing.T) {
+	forEachIO(t, testOpenLoopPacing)
+}
+
+func testOpenLoopPacing(t *testing.T, io string) {
 	srv := newStallServer(t)
 	res, err := Run(context.Background(), scenario(t, setScenario), Config{Target: srv.target(), Connections: 4,
-		Pipeline: 8, Rate: 2000, Duration: 2 * time.Second})
+		Pipeline: 8, Rate: 2000, Duration: 2 * time.Second, IO: io})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if res.Config.IO != io {
+		t.Errorf("result says I/O mode %q, want %q", res.Config.IO, io)
 	}
 	got := float64(res.Total.Count)
 	// ±7% overall and ±15% per second leave room for a loaded CI machine; a closed loop against this
@@ -126,6 +144,10 @@ func TestOpenLoopPacing(t *testing.T) {
 // intended start (open loop), the stall shows in the high percentiles for every operation that should
 // have been sent during it; the closed loop, which simply stops sending, hides most of it.
 func TestCoordinatedOmission(t *testing.T) {
+	forEachIO(t, testCoordinatedOmission)
+}
+
+func testCoordinatedOmission(t *testing.T, io string) {
 	run := func(rate float64) float64 {
 		srv := newStallServer(t)
 		go func() {
@@ -135,7 +157,7 @@ func TestCoordinatedOmission(t *testing.T) {
 			srv.stallFor.Store(0)
 		}()
 		res, err := Run(context.Background(), scenario(t, setScenario), Config{Target: srv.target(), Connections: 1,
-			Pipeline: 1, Rate: rate, Duration: 2 * time.Second})
+			Pipeline: 1, Rate: rate, Duration: 2 * time.Second, IO: io})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,6 +175,10 @@ func TestCoordinatedOmission(t *testing.T) {
 
 // TestErrorsCountedByPrefix checks error replies are counted by their first word, never dropped.
 func TestErrorsCountedByPrefix(t *testing.T) {
+	forEachIO(t, testErrorsCountedByPrefix)
+}
+
+func testErrorsCountedByPrefix(t *testing.T, io string) {
 	srv := newStallServer(t)
 	sc := scenario(t, `name: t
 operations:
@@ -165,7 +191,7 @@ operations:
     commands:
       - [PING]
 `)
-	res, err := Run(context.Background(), sc, Config{Target: srv.target(), Connections: 2, Pipeline: 4, Duration: 500 * time.Millisecond})
+	res, err := Run(context.Background(), sc, Config{Target: srv.target(), Connections: 2, Pipeline: 4, Duration: 500 * time.Millisecond, IO: io})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,12 +203,16 @@ operations:
 
 // TestCacheAsideOnMiss: GET replies null, so every operation must follow up with its SET.
 func TestCacheAsideOnMiss(t *testing.T) {
+	forEachIO(t, testCacheAsideOnMiss)
+}
+
+func testCacheAsideOnMiss(t *testing.T, io string) {
 	srv := newStallServer(t)
 	sc, err := scenarios.Load("cache-aside")
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), sc, Config{Target: srv.target(), Connections: 2, Pipeline: 2, Duration: 300 * time.Millisecond})
+	res, err := Run(context.Background(), sc, Config{Target: srv.target(), Connections: 2, Pipeline: 2, Duration: 300 * time.Millisecond, IO: io})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -373,3 +373,82 @@ func (v Value) format(b *strings.Builder, indent string) {
 		}
 	}
 }
+
+// ReplyLen returns the length in bytes of the first complete reply at the start of b (nested aggregates
+// and a leading attribute included), or 0 when b holds only part of one. It lets an event loop reading
+// non-blocking sockets parse a reply only once all of it has arrived. It checks the framing (type bytes,
+// lengths, CRLFs), not the contents of simple values: Skip or Read on the same bytes does that.
+func ReplyLen(b []byte) (int, error) {
+	n, err := replyLen(b, 0)
+	if err != nil || n < 0 {
+		return 0, err
+	}
+	return n, nil
+}
+
+// maxReplyDepth bounds the nesting ReplyLen follows (real replies nest a few levels).
+const maxReplyDepth = 64
+
+// replyLen is ReplyLen returning -1 for an incomplete reply.
+func replyLen(b []byte, depth int) (int, error) {
+	if depth > maxReplyDepth {
+		return 0, fmt.Errorf("%w: nested deeper than %d", ErrBadReply, maxReplyDepth)
+	}
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return -1, nil
+	}
+	if i == 0 || b[i-1] != '\r' {
+		return 0, fmt.Errorf("%w: line without CRLF", ErrBadReply)
+	}
+	if i == 1 {
+		return 0, fmt.Errorf("%w: empty line", ErrBadReply)
+	}
+	head := i + 1
+	switch b[0] {
+	case '+', '-', ':', '_', ',', '#', '(':
+		return head, nil
+	case '$', '=', '!':
+		n, err := atoi(b[1 : i-1])
+		if err != nil {
+			return 0, err
+		}
+		if n < 0 {
+			return head, nil
+		}
+		total := head + int(n) + 2
+		if len(b) < total {
+			return -1, nil
+		}
+		if b[total-2] != '\r' || b[total-1] != '\n' {
+			return 0, fmt.Errorf("%w: bulk without CRLF", ErrBadReply)
+		}
+		return total, nil
+	case '*', '~', '>', '%', '|':
+		n, err := atoi(b[1 : i-1])
+		if err != nil {
+			return 0, err
+		}
+		if b[0] == '%' || b[0] == '|' {
+			n *= 2
+		}
+		off := head
+		for k := int64(0); k < n; k++ {
+			m, err := replyLen(b[off:], depth+1)
+			if err != nil || m < 0 {
+				return m, err
+			}
+			off += m
+		}
+		if b[0] == '|' {
+			// An attribute precedes the actual reply.
+			m, err := replyLen(b[off:], depth+1)
+			if err != nil || m < 0 {
+				return m, err
+			}
+			off += m
+		}
+		return off, nil
+	}
+	return 0, fmt.Errorf("%w: unknown type byte %q", ErrBadReply, b[0])
+}

@@ -268,3 +268,35 @@ func TestAllocs(t *testing.T) {
 		t.Fatalf("ReplyReader.Skip: %v allocations, want 0", allocs)
 	}
 }
+
+// TestReplyLen checks that ReplyLen finds each reply's end exactly where Skip does, reports every proper
+// prefix as incomplete, and rejects malformed framing.
+func TestReplyLen(t *testing.T) {
+	replies := []string{"+OK\r\n", "-ERR x\r\n", ":5\r\n", "$3\r\nabc\r\n", "$-1\r\n", "$0\r\n\r\n",
+		"*2\r\n:1\r\n$1\r\na\r\n", "%1\r\n+k\r\n:2\r\n", "~1\r\n+m\r\n", ">2\r\n+p\r\n+q\r\n", "_\r\n", ",1.5\r\n",
+		"#f\r\n", "(12\r\n", "=7\r\ntxt:abc\r\n", "|1\r\n+a\r\n+b\r\n:7\r\n", "*-1\r\n", "*0\r\n",
+		"!5\r\nERR y\r\n", "*2\r\n*1\r\n$2\r\nab\r\n%0\r\n"}
+	for _, r := range replies {
+		for cut := 0; cut < len(r); cut++ {
+			if n, err := ReplyLen([]byte(r[:cut])); n != 0 || err != nil {
+				t.Fatalf("ReplyLen(%q) = %d, %v; want 0 (incomplete)", r[:cut], n, err)
+			}
+		}
+		if n, err := ReplyLen([]byte(r + "+next\r\n")); n != len(r) || err != nil {
+			t.Fatalf("ReplyLen(%q + next) = %d, %v; want %d", r, n, err, len(r))
+		}
+		rs := NewReplyReader(strings.NewReader(r))
+		if _, _, err := rs.Skip(); err != nil || rs.Buffered() != 0 {
+			t.Fatalf("Skip(%q): err %v, %d bytes left", r, err, rs.Buffered())
+		}
+	}
+	for _, bad := range []string{"\r\n", "+OK\n", "?x\r\n", "$x\r\n", "$3\r\nabcXY", "*1\r\n+a\n"} {
+		if _, err := ReplyLen([]byte(bad)); !errors.Is(err, ErrBadReply) {
+			t.Errorf("ReplyLen(%q): err %v, want ErrBadReply", bad, err)
+		}
+	}
+	deep := strings.Repeat("*1\r\n", maxReplyDepth+2) + ":1\r\n"
+	if _, err := ReplyLen([]byte(deep)); !errors.Is(err, ErrBadReply) {
+		t.Errorf("ReplyLen(deep nesting): err %v, want ErrBadReply", err)
+	}
+}

@@ -129,6 +129,8 @@ type RunConfig struct {
 	OpenLoop    bool    `json:"open_loop"`
 	// COCorrected is true when latencies are measured from each operation's intended start (open loop).
 	COCorrected bool `json:"co_corrected"`
+	// IO is the load generator's I/O mode: "eventloop" or "goroutines" (empty in older results).
+	IO string `json:"io,omitempty"`
 }
 
 // Latency holds percentiles in microseconds.

@@ -27,6 +27,12 @@ func init() {
 			"Closed loop by default (each connection sends --pipeline operations, then waits for the replies);\n" +
 			"--rate N switches to open loop: operations start on a fixed schedule and latency is measured from\n" +
 			"the intended start (coordinated-omission corrected).\n\n" +
+			"--io eventloop (the default on Linux, --io auto): each worker (--threads) drives its connections from one\n" +
+			"epoll loop over non-blocking sockets, like redis-benchmark and memtier_benchmark: it parses every reply\n" +
+			"that arrived, then writes the next request on each connection that is done, so every connection keeps\n" +
+			"--pipeline operations in flight. Latency runs from the request's write (open loop: its intended start)\n" +
+			"to the parsing of its reply. TLS targets, --cluster, and --rate with on_miss/ack scenarios use\n" +
+			"--io goroutines (blocking reads and writes through Go's net package), as does every non-Linux system.\n\n" +
 			"--cluster treats the redis:// or rediss:// target as the seed node of a Redis cluster: the slot map\n" +
 			"comes from CLUSTER SHARDS (or CLUSTER SLOTS), each operation goes to the shard owning its keys' slot,\n" +
 			"MOVED and ASK are followed, --connections is per shard, and the result has per-shard figures.\n\n" +
@@ -39,7 +45,8 @@ func init() {
 			&cli.DurationFlag{Name: "warmup", Value: -1, Usage: "warm-up excluded from the results (default: the scenario's)"},
 			&cli.IntFlag{Name: "connections", Aliases: []string{"c"}, Usage: "connections (default: the scenario's, else 50)"},
 			&cli.IntFlag{Name: "pipeline", Aliases: []string{"P"}, Usage: "operations in flight per connection (default: the scenario's, else 1)"},
-			&cli.IntFlag{Name: "threads", Usage: "worker goroutines the connections are spread over (default min(connections, 4))"},
+			&cli.IntFlag{Name: "threads", Usage: "workers the connections are spread over (default: min(connections, 4); with the event loop also at most half the CPUs, at least 1)"},
+			&cli.StringFlag{Name: "io", Value: "auto", Usage: "how workers drive their connections: eventloop (one epoll loop per worker, Linux), goroutines, or auto (eventloop unless TLS, --cluster, --rate with on_miss/ack, or not Linux)"},
 			&cli.Float64Flag{Name: "rate", Usage: "open loop: total operations per second (0 = closed loop)"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "random seed (same seed, same request sequence)"},
 			&cli.BoolFlag{Name: "skip-preload", Usage: "do not run the scenario's preload (the data is already there)"},
@@ -78,7 +85,7 @@ func runBench(c *cli.Context) error {
 			Connections: c.Int("connections"), Pipeline: c.Int("pipeline"), Threads: c.Int("threads"),
 			Rate: c.Float64("rate"), Duration: c.Duration("duration"), Warmup: c.Duration("warmup"),
 			Seed: c.Int64("seed"), SkipPreload: c.Bool("skip-preload"),
-			Cluster: c.Bool("cluster"), ReadFromReplicas: c.Bool("read-from-replicas"),
+			Cluster: c.Bool("cluster"), ReadFromReplicas: c.Bool("read-from-replicas"), IO: c.String("io"),
 		},
 		TLSCA: c.String("tls-ca"), TLSInsecure: c.Bool("tls-insecure"),
 		OutFile: c.String("out"), OutDir: c.String("out-dir"), Repeat: c.Int("repeat"),

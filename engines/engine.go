@@ -55,16 +55,26 @@ type Engine interface {
 	Close() error
 }
 
-// Preparer is implemented by engines whose values may live outside memory (tiered). The server calls
-// Prepare before a command runs, without the keyspace lock, with the keys the command table says the command
-// touches, so the engine can bring cold values into memory without stalling other clients. It is safe for
-// concurrent use. A command whose values are still cold when it runs must still be served correctly.
+// Preparer is implemented by engines whose values may live outside memory (tiered), so they can bring a
+// command's cold values into memory before it runs without stalling other clients (see Plan). It is safe
+// for concurrent use. A command whose values are still cold when it runs must still be served correctly.
 type Preparer interface {
-	Prepare(db int, keys [][]byte) error
-	// NeedsPrepare is called with the keyspace lock held, before a command runs: it reports whether
-	// Prepare has work for these keys (a cold value, or RAM to free first). Only then does the server
-	// release the lock to call Prepare, so a command whose values are all in RAM takes the lock once.
-	NeedsPrepare(db int, keys [][]byte) bool
+	// Plan is called with the keyspace lock held, just before a command runs, with the keys the command
+	// table names. It returns nil when the command can run at once (every value in RAM), else the work
+	// to do first. The server then releases the lock, calls Run, takes the lock again and calls Finish
+	// before the command runs: a command whose values are in RAM takes the lock once, one with cold values
+	// twice.
+	Plan(db int, keys [][]byte) Preparation
+}
+
+// Preparation is the work a Preparer found for one command.
+type Preparation interface {
+	// Run does the slow part without the keyspace lock: reads cold values, waits for room.
+	Run()
+	// Finish is called with the keyspace lock held again: it installs what Run read if the values are still
+	// the ones it read. An error is the engine's to report; the command then runs and meets the values
+	// still cold, which Keyspace.Thaw handles.
+	Finish() error
 }
 
 // Budgeter is implemented by engines that keep their RAM within the budget themselves (tiered). The

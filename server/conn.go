@@ -136,10 +136,13 @@ func (c *conn) serve() {
 		}
 		hard := s.outbufLimits().normal.hard
 		ks.Mu.Lock()
-		if preparer != nil && c.needsPrepare(preparer, args) {
-			ks.Mu.Unlock()
-			c.prepare(preparer, args)
-			ks.Mu.Lock()
+		if preparer != nil {
+			if p := c.plan(preparer, args); p != nil {
+				ks.Mu.Unlock()
+				p.Run()
+				ks.Mu.Lock()
+				c.finish(p, args)
+			}
 		}
 		// One clock read per command: each command's end time is the next one's start time. held is when
 		// this hold of the lock began; the hold ends at the last command's end (no extra clock read).
@@ -172,13 +175,16 @@ func (c *conn) serve() {
 				break
 			}
 			args = next
-			if preparer != nil && c.needsPrepare(preparer, args) {
-				s.stats.execLockNS.Add(int64(now.Sub(held)))
-				ks.Mu.Unlock()
-				c.prepare(preparer, args)
-				ks.Mu.Lock()
-				now = time.Now()
-				held = now
+			if preparer != nil {
+				if p := c.plan(preparer, args); p != nil {
+					s.stats.execLockNS.Add(int64(now.Sub(held)))
+					ks.Mu.Unlock()
+					p.Run()
+					ks.Mu.Lock()
+					c.finish(p, args)
+					now = time.Now()
+					held = now
+				}
 			}
 		}
 		blocked := c.blocked // read under the lock: once it is released the client may be served at any time
@@ -244,23 +250,21 @@ func (c *conn) serve() {
 	}
 }
 
-// prepare lets the engine bring a command's cold values into RAM (keyspace lock not held).
-func (c *conn) prepare(p engines.Preparer, args [][]byte) {
-	var buf [8][]byte
-	cmd, keys := commandKeys(args, buf[:0])
-	if len(keys) == 0 {
-		return
-	}
-	if err := p.Prepare(c.db, keys); err != nil {
-		c.s.Logf("prepare keys for %s: %v", cmd.Name, err)
-	}
-}
-
-// needsPrepare asks the engine, keyspace lock held, whether the command needs prepare.
-func (c *conn) needsPrepare(p engines.Preparer, args [][]byte) bool {
+// plan asks the engine, keyspace lock held, what must happen before the command runs (nil: nothing).
+func (c *conn) plan(p engines.Preparer, args [][]byte) engines.Preparation {
 	var buf [8][]byte
 	_, keys := commandKeys(args, buf[:0])
-	return len(keys) > 0 && p.NeedsPrepare(c.db, keys)
+	if len(keys) == 0 {
+		return nil
+	}
+	return p.Plan(c.db, keys)
+}
+
+// finish completes a preparation, keyspace lock held again.
+func (c *conn) finish(p engines.Preparation, args [][]byte) {
+	if err := p.Finish(); err != nil {
+		c.s.Logf("prepare keys for %s: %v", strings.ToLower(string(args[0])), err)
+	}
 }
 
 // commandKeys appends to buf the keys of args whose values the command reads (none for a command that only

@@ -21,10 +21,12 @@
 // key.
 //
 // A command's cold values are read back before it runs (engines.Preparer): under the keyspace lock the
-// server asks whether any of the keys the command table names is cold (NeedsPrepare); a command whose
-// values are all in RAM then runs at once. Otherwise it releases the lock, the engine reads the cold values
-// from Pebble without it, and installs them under it if they are still the same cold handles (the object
-// keeps its database's tag and its demotion's sequence number; no allocation per cold key). Other clients run meanwhile. A cold
+// server asks the engine for a plan (Plan), which notes the cold handles among the keys the command table
+// names; a command whose values are all in RAM then runs at once. Otherwise the server releases the lock,
+// the engine reads the cold values from Pebble without it (Run), and once the server holds the lock again
+// it installs those still under the same cold handle (Finish) and the command runs in that same hold: two
+// lock acquisitions for a command with cold values. A cold object keeps its database's tag and its
+// demotion's sequence number, so a cold key costs no allocation of its own. Other clients run meanwhile. A cold
 // value a command meets anyway (a key not in the command table's key specs, or a later command of the same
 // pipeline) is read under the lock (Keyspace.Thaw): correct, only slower. While writers add hot bytes faster
 // than the demoter can move them out, Prepare waits for it (back-pressure), so RAM stays near the budget.

@@ -457,92 +457,103 @@ type thawReq struct {
 	key      string
 	tag, seq uint32 // o's cold handle when the request was made
 	v        []byte
+	err      error
 }
 
-// NeedsPrepare implements engines.Preparer (keyspace lock held): true when one of the keys is cold or
-// writers must wait for the demoter; otherwise it counts the keys found in RAM as tier hits, as Prepare would.
-func (e *Engine) NeedsPrepare(dbIndex int, keys [][]byte) bool {
-	if e.mustWait() {
-		return true
-	}
+// prep is the tiered engine's engines.Preparation: the cold values of one command to read and install.
+type prep struct {
+	e    *Engine
+	db   *keyspace.DB
+	wait bool // RAM is over the hard watermark: wait for the demoter first
+	reqs []thawReq
+	buf  [4]thawReq
+}
+
+var prepPool = sync.Pool{New: func() any { return new(prep) }}
+
+// Plan implements engines.Preparer (keyspace lock held). It counts a key found in RAM as a tier hit and a
+// cold one as a miss, and returns nil when every value is in RAM and writers need not wait.
+func (e *Engine) Plan(dbIndex int, keys [][]byte) engines.Preparation {
+	wait := e.mustWait()
 	if e.coldKeys.Load() == 0 {
 		e.stats.hits.Add(int64(len(keys)))
-		return false
+		if !wait {
+			return nil
+		}
+		return e.newPrep(nil, true)
 	}
 	db := e.ks.DB(dbIndex)
+	var p *prep
 	hits := 0
 	for _, k := range keys {
 		o := db.Peek(k)
 		if o == nil {
 			continue
 		}
-		if o.Cold {
-			return true
-		}
-		hits++
-	}
-	e.stats.hits.Add(int64(hits))
-	return false
-}
-
-// Prepare brings the cold values of a command's keys back into RAM without holding the keyspace lock while
-// it reads them, and holds the command back while RAM is far over the budget and the demoter is behind.
-func (e *Engine) Prepare(dbIndex int, keys [][]byte) error {
-	e.waitForRoom()
-	if e.coldKeys.Load() == 0 {
-		e.stats.hits.Add(int64(len(keys)))
-		return nil
-	}
-	var buf [4]thawReq
-	reqs := buf[:0]
-	ks := e.ks
-	ks.Mu.Lock()
-	db := ks.DB(dbIndex)
-	for _, k := range keys {
-		o := db.Peek(k)
-		if o == nil {
-			continue
-		}
 		if !o.Cold {
-			e.stats.hits.Add(1)
+			hits++
 			continue
+		}
+		if p == nil {
+			p = e.newPrep(db, wait)
 		}
 		tag, seq := o.ColdHandle()
-		reqs = append(reqs, thawReq{o: o, key: o.Key(), tag: tag, seq: seq})
+		p.reqs = append(p.reqs, thawReq{o: o, key: o.Key(), tag: tag, seq: seq})
 	}
-	ks.Mu.Unlock()
-	if len(reqs) == 0 {
-		return nil
-	}
-	e.stats.misses.Add(int64(len(reqs)))
-	var firstErr error
-	for i := range reqs {
-		v, err := e.read(reqs[i].tag, reqs[i].key)
-		if err != nil {
-			// The handle may have been dropped (and its entry deleted) since: judged under the lock.
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
+	e.stats.hits.Add(int64(hits))
+	if p == nil {
+		if !wait {
+			return nil
 		}
-		reqs[i].v = v
+		return e.newPrep(nil, true)
 	}
-	ks.Mu.Lock()
-	defer ks.Mu.Unlock()
-	for _, q := range reqs {
+	e.stats.misses.Add(int64(len(p.reqs)))
+	return p
+}
+
+func (e *Engine) newPrep(db *keyspace.DB, wait bool) *prep {
+	p := prepPool.Get().(*prep)
+	p.e, p.db, p.wait, p.reqs = e, db, wait, p.buf[:0]
+	return p
+}
+
+// Run implements engines.Preparation: without the keyspace lock, it waits while RAM is far over the budget
+// and the demoter is behind, then reads the cold values from Pebble.
+func (p *prep) Run() {
+	if p.wait {
+		p.e.waitForRoom()
+	}
+	for i := range p.reqs {
+		q := &p.reqs[i]
+		// An error may only mean the handle was dropped (and its entry deleted) since: judged in Finish.
+		q.v, q.err = p.e.read(q.tag, q.key)
+	}
+}
+
+// Finish implements engines.Preparation (keyspace lock held): it installs the values read whose objects
+// still hold the same cold handle, then returns the preparation to its pool.
+func (p *prep) Finish() error {
+	e := p.e
+	var err error
+	for i := range p.reqs {
+		q := &p.reqs[i]
 		if _, seq := q.o.ColdHandle(); !q.o.Cold || seq != q.seq {
 			continue // promoted, rewritten or dropped meanwhile (dropped invalidates the handle)
 		}
-		if q.v == nil {
-			e.fail(firstErr)
-			return firstErr
+		if q.err != nil {
+			err = q.err
+		} else {
+			err = e.install(p.db, q.o, q.v)
 		}
-		if err := e.install(db, q.o, q.v); err != nil {
+		if err != nil {
 			e.fail(err)
-			return err
+			break
 		}
 	}
-	return nil
+	clear(p.buf[:])
+	p.e, p.db, p.reqs = nil, nil, nil
+	prepPool.Put(p)
+	return err
 }
 
 // waitForRoom holds a command back while hot bytes are above the hard watermark and the demoter can still

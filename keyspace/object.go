@@ -173,7 +173,8 @@ func NewValue(t Type, v any) *Object {
 	return o
 }
 
-// ColdView reads cold values as they were when the view was taken (Keyspace.ColdView), without Mu.
+// ColdView reads cold values as they were when the view was taken (Keyspace.ColdView), without Mu. Reads
+// in increasing (tag, key) order are the cheapest.
 type ColdView interface {
 	// Read appends, in MarshalValue's format, the value of the cold object stored under key with the
 	// handle tag (ColdHandle, taken under Mu when the view was).

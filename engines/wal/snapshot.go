@@ -2,11 +2,14 @@ package wal
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -257,6 +260,10 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 			pause = max(pause, time.Since(t0))
 			ks.Mu.Unlock()
 			if view != nil {
+				// In the tier's key order, so the view reads forward instead of seeking anew per key.
+				slices.SortFunc(cold, func(a, b coldEntry) int {
+					return cmp.Or(cmp.Compare(a.tag, b.tag), strings.Compare(a.key, b.key))
+				})
 				for _, c := range cold {
 					if err != nil {
 						break

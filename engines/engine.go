@@ -55,6 +55,22 @@ type Engine interface {
 	Close() error
 }
 
+// DurableNotifier is implemented by engines that can tell a waiter when an LSN is durable instead of
+// blocking it in Wait (wal, tiered): the server then answers durable writes from the engine's side, one
+// goroutine wake-up per group commit instead of one per waiting connection.
+type DurableNotifier interface {
+	// NotifyDurable arranges for d.Durable to be called once every effect up to lsn is durable (nil) or can
+	// no longer be made durable (the error). It returns false, arranging nothing, when lsn is already
+	// durable or the log has failed or closed: the caller then uses Wait. Durable runs on one of the engine's
+	// goroutines and must not block.
+	NotifyDurable(lsn uint64, d Durable) bool
+}
+
+// Durable is told the outcome of a NotifyDurable.
+type Durable interface {
+	Durable(err error)
+}
+
 // Preparer is implemented by engines whose values may live outside memory (tiered), so they can bring a
 // command's cold values into memory before it runs without stalling other clients (see Plan). It is safe
 // for concurrent use. A command whose values are still cold when it runs must still be served correctly.

@@ -59,6 +59,10 @@ type conn struct {
 	// replPort is the port a replica announced with REPLCONF listening-port.
 	replPort int
 
+	// ho is the turn's replies handed to the engine to write once durable; spare is the other reply buffer.
+	ho    handover
+	spare []byte
+
 	lastActive atomic.Int64 // Unix ms of the last command
 	closeAfter bool         // QUIT, or a KILL of this client: close once replies are written
 	killed     atomic.Bool
@@ -93,6 +97,10 @@ func (r countingReader) Read(p []byte) (int, error) {
 }
 
 func (c *conn) close() {
+	if c.ho.out {
+		<-c.ho.done // the engine writes to (or closes) the connection until then
+		c.ho.out = false
+	}
 	if len(c.tx.watched) > 0 || c.sub != nil {
 		c.s.ks.Mu.Lock()
 		c.s.unwatchAll(c)
@@ -111,7 +119,10 @@ func (c *conn) close() {
 // serve is the connection loop. Each turn blocks for one command, then executes it and every further
 // command already complete in the read buffer while holding the keyspace lock once; effects are committed
 // in execution order under that lock; then, without the lock, it waits until the engine has made durable
-// the highest LSN those replies depend on, and writes all replies with one write.
+// the highest LSN those replies depend on, and writes all replies with one write. With an engine that can
+// notify (engines.DurableNotifier) a plain TCP connection hands the replies over instead and reads its next
+// command at once; the engine writes them once durable, and every later write of the connection waits for
+// that one (settleHandover), so replies keep their order.
 //
 // A turn ends early when a command blocks (the replies so far are written and the client parks), when the
 // replies pass the normal client's hard output buffer limit (the client is closed), or when CLIENT PAUSE
@@ -121,6 +132,8 @@ func (c *conn) serve() {
 	s := c.s
 	ks := s.ks
 	preparer, _ := s.base.(engines.Preparer)
+	notifier, _ := s.base.(engines.DurableNotifier)
+	c.initHandover()
 	var args [][]byte // a command read but held back by CLIENT PAUSE, or nil
 	for {
 		var err error
@@ -222,6 +235,9 @@ func (c *conn) serve() {
 			}
 			need = lsn
 		}
+		if need > 0 && notifier != nil && c.canHandOver(blocked, err) && c.handOver(notifier, need) {
+			continue // the engine writes the replies once durable; read the next command now
+		}
 		if need > 0 {
 			if werr := s.engine.Wait(s.ctx, need); werr != nil {
 				// The engine could not make the writes durable: the replies must not claim success.
@@ -283,6 +299,9 @@ func commandKeys(args [][]byte, buf [][]byte) (*keyspace.Command, [][]byte) {
 
 // flush writes the accumulated replies; it reports false when the connection is gone.
 func (c *conn) flush() bool {
+	if !c.settleHandover() {
+		return false
+	}
 	if len(c.w.Buf) == 0 {
 		return true
 	}

@@ -11,7 +11,10 @@
 // batches grow with load and no timer is involved (pebble's LogWriter, without its visible-before-durable
 // reads). The server waits in Wait, without the lock, until the LSN its replies depend on is durable: the
 // client's own writes and any not-yet-durable write a read observed (keys carry the LSN of their last write;
-// deleted keys leave tombstones until the deletion is durable). A transaction is one record.
+// deleted keys leave tombstones until the deletion is durable). A transaction is one record. Instead of
+// waiting, a plain TCP connection hands its replies over (NotifyDurable): after publishing a batch the
+// committer passes the waiters it made durable to a replier goroutine, which writes their replies while the
+// next batch syncs, so answering a group commit wakes one goroutine, not one per client.
 //
 // The durability policy (option "fsync") models ElastiCache and MemoryDB:
 //

@@ -56,6 +56,11 @@ type Engine struct {
 
 	log logWriter // owned by the committer goroutine
 
+	// nmu guards notes (waiters told when durable, NotifyDurable) and nclosed.
+	nmu     sync.Mutex
+	notes   notifier
+	nclosed bool
+
 	// segMu guards segments (closed and active log files, oldest first).
 	segMu    sync.Mutex
 	segments []segment
@@ -146,9 +151,12 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 	e.ks.RecordEffects = true
 	e.ks.TrackLSN = true
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	e.wg.Add(2)
+	e.notes.replies = make(chan []notifyReq, 64)
+	e.notes.spare = make(chan []notifyReq, 64)
+	e.wg.Add(3)
 	go e.runCommitter()
 	go e.runHousekeeper()
+	go e.runReplier()
 	return e, nil
 }
 
@@ -260,6 +268,7 @@ func (e *Engine) wake() {
 func (e *Engine) setFailure(f *logFailure) {
 	e.failure.Store(f)
 	e.wake()
+	e.notifyFailed(f.err, false)
 }
 
 // DurableLSN returns the highest LSN durable under the policy.

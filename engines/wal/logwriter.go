@@ -71,6 +71,8 @@ func (e *Engine) runCommitter() {
 				e.flush()
 			}
 			e.closeLog()
+			e.notifyFailed(ErrClosed, true)
+			close(e.notes.replies)
 			return
 		}
 	}
@@ -166,6 +168,7 @@ func (e *Engine) flush() {
 		close(ch)
 	}
 	l.chans = l.chans[:0]
+	e.notifyDurable()
 	if cap(l.queue) <= 16<<20 {
 		l.spare = l.queue[:0]
 	}

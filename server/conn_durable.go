@@ -1,0 +1,128 @@
+package server
+
+import (
+	"net"
+	"syscall"
+
+	"github.com/kvlab/kvlab/engines"
+)
+
+// handover is a connection's replies waiting for the engine to make their writes durable, written by the
+// engine's notifier instead of by the connection's goroutine (engines.DurableNotifier). The connection
+// goroutine goes back to reading its next command at once; a durable write then costs one goroutine
+// wake-up per group commit rather than one per connection, the way Redis's event loop answers every client
+// of an fsync from one thread. Only plain TCP connections hand over (the notifier writes with one
+// non-blocking system call; TLS needs the connection's own goroutine).
+type handover struct {
+	raw  syscall.RawConn // nil: this connection never hands over
+	out  bool            // a handover is outstanding (connection goroutine only)
+	buf  []byte          // the replies handed over
+	err  error           // set by Durable when the writes failed
+	done chan struct{}   // receives once buf is written (or the failure handled)
+}
+
+// initHandover enables handovers on a plain TCP connection.
+func (c *conn) initHandover() {
+	nc := c.nc
+	if sc, ok := nc.(*secConn); ok {
+		nc = sc.Conn
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		if raw, err := tc.SyscallConn(); err == nil {
+			c.ho.raw = raw
+			c.ho.done = make(chan struct{}, 1)
+		}
+	}
+}
+
+// canHandOver reports whether the turn's replies may be handed over: nothing else has to happen on this
+// connection after them (no blocked command, deferred reply, pub/sub, replication takeover or close).
+func (c *conn) canHandOver(blocked *blockState, err error) bool {
+	return c.ho.raw != nil && blocked == nil && err == nil && c.later == nil && c.takeover == nil &&
+		c.sub == nil && !c.closeAfter
+}
+
+// handOver gives the turn's replies to the engine to write once need is durable. It reports false, with
+// the replies still in c.w, when need is durable already (or cannot become so): the caller waits as usual.
+func (c *conn) handOver(n engines.DurableNotifier, need uint64) bool {
+	if !c.settleHandover() {
+		return false
+	}
+	c.ho.buf = c.w.Buf
+	if c.spare != nil {
+		c.w.Buf, c.spare = c.spare, nil
+	} else {
+		c.w.Buf = make([]byte, 0, 4096)
+	}
+	c.ho.out = true
+	if n.NotifyDurable(need, c) {
+		return true
+	}
+	c.spare = c.w.Buf[:0]
+	c.w.Buf, c.ho.buf, c.ho.out = c.ho.buf, nil, false
+	return false
+}
+
+// settleHandover waits until the outstanding handover (if any) is written: every write of the connection
+// goes after it. It reports false when the handed-over writes failed (the connection is closed then).
+func (c *conn) settleHandover() bool {
+	if !c.ho.out {
+		return true
+	}
+	<-c.ho.done
+	c.ho.out = false
+	c.spare, c.ho.buf = c.ho.buf[:0], nil
+	if c.ho.err != nil {
+		c.ho.err = nil
+		c.closeAfter = true
+		return false
+	}
+	return true
+}
+
+// Durable implements engines.Durable; it runs on the engine's notifier goroutine and must not block: it
+// writes with one non-blocking system call and leaves what the socket did not take to a goroutine of its
+// own. On failure it sends the error instead of the replies and closes the connection, as the connection's
+// goroutine would.
+func (c *conn) Durable(err error) {
+	if err != nil {
+		c.ho.err = err
+		c.tryWrite([]byte("-ERR kvlab: write not durable: " + err.Error() + "\r\n"))
+		c.nc.Close()
+		c.ho.done <- struct{}{}
+		return
+	}
+	n := c.tryWrite(c.ho.buf)
+	if n < len(c.ho.buf) {
+		go func(rest []byte) {
+			m, werr := c.nc.Write(rest)
+			c.s.stats.netOutput.Add(int64(m))
+			if werr != nil {
+				c.ho.err = werr
+				c.nc.Close()
+			}
+			c.ho.done <- struct{}{}
+		}(c.ho.buf[n:])
+		return
+	}
+	c.ho.done <- struct{}{}
+}
+
+// tryWrite writes b without waiting for the socket to have room; it returns the bytes written.
+func (c *conn) tryWrite(b []byte) int {
+	n := 0
+	c.ho.raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, err := syscall.Write(int(fd), b[n:])
+			if m > 0 {
+				n += m
+			}
+			if err != syscall.EINTR && (err != nil || m <= 0) {
+				break
+			}
+		}
+		return true
+	})
+	c.s.stats.netOutput.Add(int64(n))
+	return n
+}

@@ -79,7 +79,7 @@ type Preparer interface {
 	// table names. It returns nil when the command can run at once (every value in RAM), else the work
 	// to do first. The server then releases the lock, calls Run, takes the lock again and calls Finish
 	// before the command runs: a command whose values are in RAM takes the lock once, one with cold values
-	// twice.
+	// twice. keys are the server's buffers, valid only during the call.
 	Plan(db int, keys [][]byte) Preparation
 }
 

@@ -84,10 +84,11 @@ func MarshalObject(dst []byte, db *DB, o *Object) ([]byte, error) {
 
 // UnmarshalValue decodes MarshalValue's output into a new object (ExpireAt 0).
 func UnmarshalValue(b []byte) (*Object, error) {
-	if len(b) >= 2 && b[0] == valueFormat && Type(b[1]) == TypeString {
-		return NewString(Owned(b[2:])), nil
+	o, err := UnmarshalValueOwned(b)
+	if err == nil && o.Type == TypeString {
+		o.SetStr(Owned(o.Str())) // b stays the caller's
 	}
-	return UnmarshalValueOwned(b)
+	return o, err
 }
 
 // UnmarshalValueOwned is UnmarshalValue for a buffer the caller hands over: a string's value keeps b's

@@ -62,6 +62,7 @@ type conn struct {
 	// ho is the turn's replies handed to the engine to write once durable; spare is the other reply buffer.
 	ho    handover
 	spare []byte
+	keys  [][]byte // the current command's keys for the engine's Plan (reused; the engine keeps none)
 
 	lastActive atomic.Int64 // Unix ms of the last command
 	closeAfter bool         // QUIT, or a KILL of this client: close once replies are written
@@ -217,7 +218,7 @@ func (c *conn) serve() {
 			if need > 0 {
 				if werr := s.engine.Wait(s.ctx, need); werr != nil {
 					c.w.Reset()
-					c.w.Error("ERR kvlab: write not durable: " + werr.Error())
+					c.w.Error(errNotDurable + werr.Error())
 					c.flush()
 					return
 				}
@@ -242,7 +243,7 @@ func (c *conn) serve() {
 			if werr := s.engine.Wait(s.ctx, need); werr != nil {
 				// The engine could not make the writes durable: the replies must not claim success.
 				c.w.Reset()
-				c.w.Error("ERR kvlab: write not durable: " + werr.Error())
+				c.w.Error(errNotDurable + werr.Error())
 				c.closeAfter = true
 			}
 		}
@@ -268,12 +269,11 @@ func (c *conn) serve() {
 
 // plan asks the engine, keyspace lock held, what must happen before the command runs (nil: nothing).
 func (c *conn) plan(p engines.Preparer, args [][]byte) engines.Preparation {
-	var buf [8][]byte
-	_, keys := commandKeys(args, buf[:0])
-	if len(keys) == 0 {
+	c.keys = commandKeys(args, c.keys[:0])
+	if len(c.keys) == 0 {
 		return nil
 	}
-	return p.Plan(c.db, keys)
+	return p.Plan(c.db, c.keys)
 }
 
 // finish completes a preparation, keyspace lock held again.
@@ -285,16 +285,16 @@ func (c *conn) finish(p engines.Preparation, args [][]byte) {
 
 // commandKeys appends to buf the keys of args whose values the command reads (none for a command that only
 // replaces or deletes values, or an unknown one).
-func commandKeys(args [][]byte, buf [][]byte) (*keyspace.Command, [][]byte) {
+func commandKeys(args [][]byte, buf [][]byte) [][]byte {
 	cmd, msg := keyspace.Resolve(args)
 	if msg != "" || cmd == nil || !needsValues(cmd, args) {
-		return cmd, buf
+		return buf
 	}
 	var ibuf [8]int
 	for _, j := range cmd.AppendKeyIndexes(ibuf[:0], args) {
 		buf = append(buf, args[j])
 	}
-	return cmd, buf
+	return buf
 }
 
 // flush writes the accumulated replies; it reports false when the connection is gone.

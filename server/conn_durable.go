@@ -7,6 +7,9 @@ import (
 	"github.com/kvlab/kvlab/engines"
 )
 
+// errNotDurable begins the error that replaces the replies of writes the engine could not make durable.
+const errNotDurable = "ERR kvlab: write not durable: "
+
 // handover is a connection's replies waiting for the engine to make their writes durable, written by the
 // engine's notifier instead of by the connection's goroutine (engines.DurableNotifier). The connection
 // goroutine goes back to reading its next command at once; a durable write then costs one goroutine
@@ -14,11 +17,15 @@ import (
 // of an fsync from one thread. Only plain TCP connections hand over (the notifier writes with one
 // non-blocking system call; TLS needs the connection's own goroutine).
 type handover struct {
-	raw  syscall.RawConn // nil: this connection never hands over
-	out  bool            // a handover is outstanding (connection goroutine only)
-	buf  []byte          // the replies handed over
-	err  error           // set by Durable when the writes failed
-	done chan struct{}   // receives once buf is written (or the failure handled)
+	raw syscall.RawConn // nil: this connection never hands over
+	// write is raw.Write's callback, built once per connection; it writes wbuf from wn on (tryWrite).
+	write func(fd uintptr) bool
+	wbuf  []byte
+	wn    int
+	out   bool          // a handover is outstanding (connection goroutine only)
+	buf   []byte        // the replies handed over
+	err   error         // set by Durable when the writes failed
+	done  chan struct{} // receives once buf is written (or the failure handled)
 }
 
 // initHandover enables handovers on a plain TCP connection.
@@ -31,6 +38,7 @@ func (c *conn) initHandover() {
 		if raw, err := tc.SyscallConn(); err == nil {
 			c.ho.raw = raw
 			c.ho.done = make(chan struct{}, 1)
+			c.ho.write = c.writeFD
 		}
 	}
 }
@@ -87,7 +95,7 @@ func (c *conn) settleHandover() bool {
 func (c *conn) Durable(err error) {
 	if err != nil {
 		c.ho.err = err
-		c.tryWrite([]byte("-ERR kvlab: write not durable: " + err.Error() + "\r\n"))
+		c.tryWrite([]byte("-" + errNotDurable + err.Error() + "\r\n"))
 		c.nc.Close()
 		c.ho.done <- struct{}{}
 		return
@@ -110,19 +118,24 @@ func (c *conn) Durable(err error) {
 
 // tryWrite writes b without waiting for the socket to have room; it returns the bytes written.
 func (c *conn) tryWrite(b []byte) int {
-	n := 0
-	c.ho.raw.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, err := syscall.Write(int(fd), b[n:])
-			if m > 0 {
-				n += m
-			}
-			if err != syscall.EINTR && (err != nil || m <= 0) {
-				break
-			}
-		}
-		return true
-	})
+	c.ho.wbuf, c.ho.wn = b, 0
+	c.ho.raw.Write(c.ho.write)
+	n := c.ho.wn
+	c.ho.wbuf = nil
 	c.s.stats.netOutput.Add(int64(n))
 	return n
+}
+
+// writeFD is tryWrite's system call: it writes until done or the socket is full, never waiting.
+func (c *conn) writeFD(fd uintptr) bool {
+	for c.ho.wn < len(c.ho.wbuf) {
+		m, err := syscall.Write(int(fd), c.ho.wbuf[c.ho.wn:])
+		if m > 0 {
+			c.ho.wn += m
+		}
+		if err != syscall.EINTR && (err != nil || m <= 0) {
+			break
+		}
+	}
+	return true
 }

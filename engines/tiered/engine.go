@@ -597,8 +597,7 @@ func (e *Engine) waitForRoom() {
 
 // mustWait reports whether hot bytes are above the hard watermark while the demoter can still make room.
 func (e *Engine) mustWait() bool {
-	hard := e.budget + e.budget/100*(hardWater-100) // never below the budget, even for tiny budgets
-	return e.hot.Load() > hard && !e.tierFull() && !e.stuck.Load() && !e.closed.Load()
+	return e.hot.Load() > e.budget*hardWater/100 && !e.tierFull() && !e.stuck.Load() && !e.closed.Load()
 }
 
 // tierFull reports whether no more values can go to disk.
@@ -659,7 +658,7 @@ func (e *Engine) demoteRound() {
 	ks.Mu.Lock()
 	e.settle()
 	e.drainDeletes(b)
-	need := e.hot.Load() - e.budget/100*lowWater
+	need := e.hot.Load() - e.budget*lowWater/100
 	demote := e.hot.Load() > e.budget && !e.tierFull()
 	var victims []victim
 	if demote {

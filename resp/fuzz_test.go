@@ -104,3 +104,25 @@ func FuzzReplyReader(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReplyLen feeds arbitrary bytes to ReplyLen (the load generator's completeness check on bytes a server
+// sent): no panic, never a length past the input, and a reply the strict reader accepts is one ReplyLen
+// frames as complete (ReplyLen only frames: content errors are the reader's to find).
+func FuzzReplyLen(f *testing.F) {
+	for _, s := range []string{"+OK\r\n", "*2\r\n:1\r\n$1\r\na\r\n", "%1\r\n+k\r\n_\r\n", "|1\r\n+a\r\n+b\r\n:1\r\n",
+		"=7\r\ntxt:abc\r\n", "$9223372036854775807\r\n", "*9223372036854775807\r\n", "$-1\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<12 {
+			return
+		}
+		n, err := ReplyLen(data)
+		if n > len(data) {
+			t.Fatalf("ReplyLen = %d for %d bytes", n, len(data))
+		}
+		if _, rerr := NewReplyReader(bytes.NewReader(data)).Read(); rerr == nil && (err != nil || n == 0) {
+			t.Fatalf("the reader accepts %q; ReplyLen = %d, %v", data, n, err)
+		}
+	})
+}

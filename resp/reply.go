@@ -98,6 +98,38 @@ func (r *ReplyReader) bulk(n int) ([]byte, error) {
 	return b, nil
 }
 
+// MaxReplyBulk is the longest bulk string a reply may carry: Redis's default proto-max-bulk-len, the
+// largest value a server holds by default. A longer length is a bad reply, not a reason to allocate it.
+const MaxReplyBulk = 512 << 20
+
+// bulkLen parses a bulk string's length header (-1 for a null bulk), refusing lengths over MaxReplyBulk.
+func bulkLen(b []byte) (int64, error) {
+	n, err := atoi(b)
+	if err == nil && n > MaxReplyBulk {
+		return 0, fmt.Errorf("%w: bulk of %d bytes is over the %d-byte limit", ErrBadReply, n, MaxReplyBulk)
+	}
+	return n, err
+}
+
+// maxReplyElems bounds an aggregate's element count (a real reply holds at most a few billion).
+const maxReplyElems = 1 << 32
+
+// elemCount parses an aggregate's count header for its kind: the number of replies that follow (twice
+// the count for maps and attributes; -1 for a null aggregate).
+func elemCount(kind byte, b []byte) (int64, error) {
+	n, err := atoi(b)
+	if err != nil || n < 0 {
+		return n, err
+	}
+	if n > maxReplyElems {
+		return 0, fmt.Errorf("%w: aggregate of %d elements", ErrBadReply, n)
+	}
+	if kind == '%' || kind == '|' {
+		n *= 2
+	}
+	return n, nil
+}
+
 func atoi(b []byte) (int64, error) {
 	n, ok := parseHeaderInt(b)
 	if !ok {
@@ -149,7 +181,7 @@ func (r *ReplyReader) Skip() (kind byte, errText []byte, err error) {
 	case '-':
 		return kind, l[1:], nil
 	case '$', '=', '!':
-		n, err := atoi(l[1:])
+		n, err := bulkLen(l[1:])
 		if err != nil {
 			return 0, nil, err
 		}
@@ -165,12 +197,9 @@ func (r *ReplyReader) Skip() (kind byte, errText []byte, err error) {
 		}
 		return kind, nil, nil
 	case '*', '~', '>', '%', '|':
-		n, err := atoi(l[1:])
+		n, err := elemCount(kind, l[1:])
 		if err != nil {
 			return 0, nil, err
-		}
-		if kind == '%' || kind == '|' {
-			n *= 2
 		}
 		for i := int64(0); i < n; i++ {
 			if _, _, err := r.Skip(); err != nil {
@@ -240,7 +269,7 @@ func (r *ReplyReader) Read() (Value, error) {
 		v.Bool = body[0] == 't'
 	case '$', '=', '!':
 		var n int64
-		if n, err = atoi(body); err != nil {
+		if n, err = bulkLen(body); err != nil {
 			return v, err
 		}
 		if n < 0 {
@@ -257,15 +286,12 @@ func (r *ReplyReader) Read() (Value, error) {
 		v.Str = append([]byte(nil), b...)
 	case '*', '~', '>', '%', '|':
 		var n int64
-		if n, err = atoi(body); err != nil {
+		if n, err = elemCount(v.Kind, body); err != nil {
 			return v, err
 		}
 		if n < 0 {
 			v.Null = true
 			return v, nil
-		}
-		if v.Kind == '%' || v.Kind == '|' {
-			n *= 2
 		}
 		v.Elems = make([]Value, 0, min(n, 1024))
 		for i := int64(0); i < n; i++ {
@@ -409,7 +435,7 @@ func replyLen(b []byte, depth int) (int, error) {
 	case '+', '-', ':', '_', ',', '#', '(':
 		return head, nil
 	case '$', '=', '!':
-		n, err := atoi(b[1 : i-1])
+		n, err := bulkLen(b[1 : i-1])
 		if err != nil {
 			return 0, err
 		}
@@ -425,12 +451,9 @@ func replyLen(b []byte, depth int) (int, error) {
 		}
 		return total, nil
 	case '*', '~', '>', '%', '|':
-		n, err := atoi(b[1 : i-1])
+		n, err := elemCount(b[0], b[1:i-1])
 		if err != nil {
 			return 0, err
-		}
-		if b[0] == '%' || b[0] == '|' {
-			n *= 2
 		}
 		off := head
 		for k := int64(0); k < n; k++ {

@@ -168,3 +168,57 @@ func TestDictShrinkScan(t *testing.T) {
 		t.Fatalf("table did not shrink: %d buckets for %d keys", len(d.t0), d.count)
 	}
 }
+
+// TestScanRankOrder checks what Object.ScanRank promises: a scan meets keys in increasing rank up to keys
+// of one bucket, with the table stable and while it is being resized.
+func TestScanRankOrder(t *testing.T) {
+	for _, n := range []int{100, 5000, 100_000} {
+		for _, resizing := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d/resizing=%v", n, resizing), func(t *testing.T) {
+				d := newDict(maphash.MakeSeed())
+				for i := 0; i < n; i++ {
+					d.set(fmt.Sprintf("key:%d", i), &Object{})
+				}
+				for d.t1 != nil {
+					d.step()
+				}
+				if resizing {
+					// Grow until a resize starts, then move part of it.
+					for i := 0; d.t1 == nil; i++ {
+						d.set(fmt.Sprintf("more:%d", i), &Object{})
+					}
+					if d.moved == 0 {
+						d.step()
+					}
+				}
+				// Buckets are told apart by the small table's bits; keys of one bucket may come in any order.
+				bits := 0
+				for 1<<bits < len(d.t0) {
+					bits++
+				}
+				bucket := func(o *Object) uint32 { return o.ScanRank() >> (32 - bits) }
+				var prev *Object
+				seen, descents := 0, 0
+				cursor := uint64(0)
+				for {
+					cursor = d.scan(cursor, func(o *Object) {
+						seen++
+						if prev != nil && bucket(o) < bucket(prev) {
+							descents++
+						}
+						prev = o
+					})
+					if cursor == 0 {
+						break
+					}
+				}
+				if seen != d.count {
+					t.Fatalf("scan met %d keys, the dict holds %d", seen, d.count)
+				}
+				if descents != 0 {
+					t.Fatalf("%d times a key of a lower-rank bucket came after a higher one", descents)
+				}
+			})
+		}
+	}
+}

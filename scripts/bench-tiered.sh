@@ -45,8 +45,10 @@ for round in 1 2; do
   for t in memory:$MPORT tiered:$TPORT; do
     name=${t%%:*}; port=${t##*:}
     echo "== round $round: $name ($DUR after 10s warm-up)"
+    # A new request sequence every round (the same for both targets): replaying one would find the keys the
+    # last round promoted still in RAM and flatter the tier.
     "$KVLAB" bench -q --scenario tiering --target "redis://127.0.0.1:$port" --skip-preload --duration "$DUR" \
-      --warmup 10s --out "$tmp/$name-$round.json" | sed -n '3,6p'
+      --warmup 10s --seed "$((100 + round))" --out "$tmp/$name-$round.json" | sed -n '3,6p'
     echo "$name $(info $port memory used_memory_rss)" >>"$tmp/rss"
   done
 done

@@ -93,12 +93,13 @@ type coldEntry struct {
 	key      string
 	expireAt int64
 	tag      uint32 // the object's cold handle
+	rank     uint32 // the object's ScanRank
 }
 
 // appendColdEntry is appendEntry for a cold object whose value is read from view.
 func appendColdEntry(dst []byte, db int, c coldEntry, view keyspace.ColdView, scratch *[]byte) ([]byte, error) {
 	var err error
-	if *scratch, err = view.Read(c.tag, c.key, (*scratch)[:0]); err != nil {
+	if *scratch, err = view.Read(c.tag, c.rank, c.key, (*scratch)[:0]); err != nil {
 		return dst, fmt.Errorf("wal: snapshot key %q: %w", c.key, err)
 	}
 	dst = binary.AppendUvarint(dst, uint64(db))

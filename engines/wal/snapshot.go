@@ -231,7 +231,7 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 					if o.Cold && ks.ColdView != nil {
 						// Read after the slice, without the lock (see below).
 						tag, _ := o.ColdHandle()
-						cold = append(cold, coldEntry{key: key, expireAt: o.ExpireAt, tag: tag})
+						cold = append(cold, coldEntry{key: key, expireAt: o.ExpireAt, tag: tag, rank: o.ScanRank()})
 						return
 					}
 					if raw, err = appendEntry(raw, i, db, key, o, &run.scratch); err == nil {
@@ -260,9 +260,10 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 			pause = max(pause, time.Since(t0))
 			ks.Mu.Unlock()
 			if view != nil {
-				// In the tier's key order, so the view reads forward instead of seeking anew per key.
+				// In the tier's key order, so the view reads forward instead of seeking anew per key; the
+				// walk goes by rank too, so successive slices read successive parts of the tier.
 				slices.SortFunc(cold, func(a, b coldEntry) int {
-					return cmp.Or(cmp.Compare(a.tag, b.tag), strings.Compare(a.key, b.key))
+					return cmp.Or(cmp.Compare(a.tag, b.tag), cmp.Compare(a.rank, b.rank), strings.Compare(a.key, b.key))
 				})
 				for _, c := range cold {
 					if err != nil {

@@ -82,6 +82,10 @@ type Object struct {
 	// TierSize is the value size a tiering engine accounts this object for (0 for other engines). It sits
 	// in what would otherwise be padding after hash.
 	TierSize uint32
+	// TierTag is, for a tiering engine, the tag of the database under which the tier holds a copy of the
+	// value (0: none). A cold object always has one; a hot object keeps it after being read back until it
+	// is modified, so demoting it again writes nothing. It fills the rest of the 80-byte size class.
+	TierTag uint32
 }
 
 // Str returns a string object's value (nil for other types and for a cold object). The slice aliases the

@@ -75,6 +75,9 @@ func (c *Ctx) streamTouched(o *Object) {
 	if c.KS.TrackLSN {
 		o.LSN = c.KS.NextLSN
 	}
+	if c.KS.Written != nil {
+		c.KS.Written(c.DB, o) // a tiering engine re-measures it
+	}
 	c.Dirty++
 }
 

@@ -38,12 +38,13 @@ const (
 // Tuning.
 const (
 	defaultMinValue = 64
-	victimSamples   = 16      // keys sampled per victim (sampled LRU)
-	sliceVictims    = 128     // victims serialized per hold of the keyspace lock
-	sliceInstall    = 512     // victims turned cold per hold of the keyspace lock
-	maxBatchBytes   = 2 << 20 // a demotion batch's size
-	lowWater        = 97      // demotion stops at this percent of the budget
-	hardWater       = 125     // above this percent of the budget, Prepare waits for the demoter
+	victimSamples   = 16                      // keys sampled per victim (sampled LRU)
+	sliceVictims    = 128                     // victims serialized per hold of the keyspace lock
+	sliceInstall    = 512                     // victims turned cold per hold of the keyspace lock
+	maxBatchBytes   = 2 << 20                 // a demotion batch's size
+	batchBuffer     = maxBatchBytes + 256<<10 // the demotion batch's buffer: a full batch and one more value
+	lowWater        = 97                      // demotion stops at this percent of the budget
+	hardWater       = 125                     // above this percent of the budget, Prepare waits for the demoter
 	demoteInterval  = 10 * time.Millisecond
 	bigCollection   = 512 // collections longer than this are re-measured every 64th write
 	pressureWait    = 50 * time.Millisecond
@@ -73,6 +74,7 @@ type Engine struct {
 
 	stats struct {
 		hits, misses, promotions, demotions, syncReads atomic.Int64
+		cleanDemotions                                 atomic.Int64 // demotions that wrote nothing
 		readBytes, writtenBytes, reclaims, stale       atomic.Int64
 		longestHoldUS                                  atomic.Int64 // the demoter's longest lock slice
 	}
@@ -87,6 +89,8 @@ type Engine struct {
 	hotList     []hotEntry                        // every hot object, for uniform victim sampling
 	dels        [][]byte                          // Pebble keys to delete in the next batch
 	ranges      []uint32                          // database tags whose whole range to delete (flushes)
+
+	batch *pebble.Batch // the demoter's, reused every round
 
 	kick   chan struct{}
 	relief atomic.Pointer[chan struct{}] // closed and replaced after every demotion round
@@ -182,6 +186,7 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 	ks.ColdView = e.coldView
 	ks.Dropped = e.dropped
 	ks.Written = e.written
+	ks.Writing = e.dropCopy
 	ks.Mu.Unlock()
 	if h := e.hot.Load(); h > e.budget {
 		logf("tiered: recovered %s of values for a %s budget: moving the excess to %s", units.FormatBytes(h), units.FormatBytes(e.budget), e.tierDir)
@@ -271,6 +276,9 @@ func (e *Engine) Close() error {
 	}
 	close(e.stop)
 	e.wg.Wait()
+	if e.batch != nil {
+		e.batch.Close()
+	}
 	err := e.Engine.Close()
 	if cerr := e.db.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("tiered: close pebble: %w", cerr)
@@ -393,12 +401,37 @@ func (e *Engine) measure(o *keyspace.Object) uint32 {
 	return uint32(min(ops.Size(o.Val()), 1<<32-1))
 }
 
-// written is Keyspace.Written: o was created or modified.
+// written is Keyspace.Written: o was created or modified, so a copy of its old value in the tier is stale.
 func (e *Engine) written(db *keyspace.DB, o *keyspace.Object) {
 	if e.inflight {
 		e.invalidated[o] = struct{}{}
 	}
+	if !o.Cold {
+		e.dropCopy(db, o)
+	}
 	e.dirty[o] = db
+}
+
+// dropCopy forgets the tier's copy of a hot object's value, if it has one, and queues its deletion
+// (keyspace lock held).
+func (e *Engine) dropCopy(db *keyspace.DB, o *keyspace.Object) {
+	if o.TierTag == 0 {
+		return
+	}
+	e.tier.Add(-int64(o.TierSize))
+	e.forget(db, o.TierTag, o)
+	o.TierTag = 0
+}
+
+// forget queues the deletion of o's entry under tag: one range deletion covers a flushed database.
+func (e *Engine) forget(db *keyspace.DB, tag uint32, o *keyspace.Object) {
+	if db.Detached() && tag == db.Tag {
+		if n := len(e.ranges); n == 0 || e.ranges[n-1] != tag {
+			e.ranges = append(e.ranges, tag)
+		}
+		return
+	}
+	e.dels = append(e.dels, pkey(tag, o.ScanRank(), o.Key()))
 }
 
 // settle re-measures the objects written since the last call (keyspace lock held).
@@ -426,15 +459,10 @@ func (e *Engine) dropped(db *keyspace.DB, o *keyspace.Object) {
 		e.tier.Add(-int64(o.TierSize))
 		e.coldKeys.Add(-1)
 		e.stats.reclaims.Add(1)
-		if db.Detached() {
-			// A flushed database: one range deletion covers all its cold values.
-			if n := len(e.ranges); n == 0 || e.ranges[n-1] != db.Tag {
-				e.ranges = append(e.ranges, db.Tag)
-			}
-		} else {
-			e.dels = append(e.dels, pkey(db.Tag, o.ScanRank(), o.Key()))
-		}
+		e.forget(db, tag, o)
+		o.TierTag = 0
 	} else {
+		e.dropCopy(db, o)
 		e.hot.Add(-int64(o.TierSize))
 		e.removeHot(o)
 	}
@@ -452,13 +480,16 @@ func (e *Engine) install(db *keyspace.DB, o *keyspace.Object, v []byte) error {
 		return fmt.Errorf("tiered: value of %q in the tier is a %s, the key is a %s", o.Key(), back.Type, o.Type)
 	}
 	o.SetValue(back)
-	e.tier.Add(-int64(o.TierSize))
 	e.hot.Add(int64(o.TierSize))
 	e.coldKeys.Add(-1)
 	e.stats.promotions.Add(1)
 	e.addHot(db, o)
-	if !db.Detached() {
-		e.dels = append(e.dels, pkey(tag, o.ScanRank(), o.Key()))
+	// The tier keeps its copy (its bytes stay counted there) until the object is modified or dropped, so
+	// that demoting the object again, unmodified, writes nothing. A capped tier nearly full of such copies
+	// gives them up instead.
+	o.TierTag = tag
+	if e.maxTier > 0 && e.tier.Load() > e.maxTier/10*9 {
+		e.dropCopy(db, o)
 	}
 	return nil
 }
@@ -658,8 +689,13 @@ func (e *Engine) runDemoter() {
 // the low watermark (or the batch is full).
 func (e *Engine) demoteRound() {
 	ks := e.ks
-	b := e.db.NewBatch()
-	defer b.Close()
+	if e.batch == nil {
+		// One batch for every round: a new one would regrow its buffer from 1 KB each time, and those
+		// buffers were most of what the engine allocated (so most of the garbage collector's work).
+		e.batch = e.db.NewBatch(pebble.WithInitialSizeBytes(batchBuffer), pebble.WithMaxRetainedSizeBytes(2*batchBuffer))
+	}
+	b := e.batch
+	b.Reset()
 	ks.Mu.Lock()
 	e.settle()
 	e.drainDeletes(b)
@@ -685,6 +721,13 @@ func (e *Engine) demoteRound() {
 				break
 			}
 			found++
+			if o.TierTag != 0 {
+				// Read back and not modified since: the tier still holds the value.
+				e.makeCold(o, o.TierTag)
+				e.stats.cleanDemotions.Add(1)
+				freed += int64(o.TierSize)
+				continue
+			}
 			e.selected[o] = struct{}{}
 			scratch = keyspace.MarshalValue(scratch[:0], o)
 			v := victim{db: db, o: o, key: o.Key(), tag: db.Tag, rank: o.ScanRank(), size: o.TierSize, n: len(scratch)}
@@ -738,16 +781,8 @@ func (e *Engine) demoteRound() {
 				}
 				continue
 			}
-			e.seq++
-			if e.seq == 0 {
-				e.seq = 1 // 0 marks a dropped object's handle
-			}
-			o.SetCold(v.tag, e.seq)
-			e.removeHot(o)
-			e.hot.Add(-int64(o.TierSize))
 			e.tier.Add(int64(o.TierSize))
-			e.coldKeys.Add(1)
-			e.stats.demotions.Add(1)
+			e.makeCold(o, v.tag)
 		}
 		if start+sliceInstall >= len(victims) {
 			e.inflight = false
@@ -758,6 +793,20 @@ func (e *Engine) demoteRound() {
 	}
 	e.stats.writtenBytes.Add(written)
 	e.signalRelief()
+}
+
+// makeCold drops a hot object's value from RAM: the tier holds it under tag (keyspace lock held).
+func (e *Engine) makeCold(o *keyspace.Object, tag uint32) {
+	e.seq++
+	if e.seq == 0 {
+		e.seq = 1 // 0 marks a dropped object's handle
+	}
+	o.SetCold(tag, e.seq)
+	o.TierTag = tag
+	e.removeHot(o)
+	e.hot.Add(-int64(o.TierSize))
+	e.coldKeys.Add(1)
+	e.stats.demotions.Add(1)
 }
 
 // noteHold records how long the demoter held the keyspace lock in one slice.
@@ -867,6 +916,7 @@ func (e *Engine) Stats() []engines.Stat {
 	add("tier_sync_reads", e.stats.syncReads.Load())
 	add("tier_promotions", e.stats.promotions.Load())
 	add("tier_demotions", e.stats.demotions.Load())
+	add("tier_clean_demotions", e.stats.cleanDemotions.Load())
 	add("tier_stale_demotions", e.stats.stale.Load())
 	add("tier_reclaims", e.stats.reclaims.Load())
 	add("tier_read_bytes", e.stats.readBytes.Load())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -293,5 +294,93 @@ func BenchmarkGet(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestModifiedValuesAfterPromotion runs a random mix of commands of every type on a tiered server whose
+// budget holds a few values, so values cycle between RAM and disk all the time, and the same commands on a
+// memory server: every reply must match. A value read back from the tier keeps its copy there until it is
+// modified; a modification that failed to invalidate the copy would bring an old value back.
+func TestModifiedValuesAfterPromotion(t *testing.T) {
+	ctx := context.Background()
+	_, tiered := start(t, t.TempDir(), 4<<10, "", map[string]string{"tier-min-value": "1"})
+	msrv, err := server.New(server.Config{Addr: "127.0.0.1:0", Engine: "memory", Log: testWriter{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := msrv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	memory := redis.NewClient(&redis.Options{Addr: msrv.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { memory.Close(); msrv.Close() })
+
+	rng := rand.New(rand.NewPCG(7, 11))
+	const keys = 40
+	pad := strings.Repeat("p", 150) // values big enough that a few fill the budget
+	key := func(kind string) string { return fmt.Sprintf("%s:%d", kind, rng.IntN(keys)) }
+	xid := 0 // stream IDs, increasing
+	cmds := []func() []any{
+		func() []any { return []any{"SET", key("s"), fmt.Sprint(pad, rng.IntN(1000))} },
+		func() []any { return []any{"GET", key("s")} },
+		func() []any { return []any{"APPEND", key("s"), "+a"} },
+		func() []any { return []any{"SETRANGE", key("s"), rng.IntN(20), "RANGE"} },
+		func() []any { return []any{"GETSET", key("s"), fmt.Sprint(pad, "gs")} },
+		func() []any { return []any{"INCRBY", key("n"), rng.IntN(100)} },
+		func() []any { return []any{"GET", key("n")} },
+		func() []any {
+			return []any{"HSET", key("h"), fmt.Sprint("f", rng.IntN(5)), fmt.Sprint(pad, rng.IntN(100))}
+		},
+		func() []any { return []any{"HINCRBY", key("h"), "count", 1} },
+		func() []any { return []any{"HGET", key("h"), fmt.Sprint("f", rng.IntN(5))} },
+		func() []any { return []any{"HGET", key("h"), "count"} },
+		func() []any { return []any{"RPUSH", key("l"), fmt.Sprint(pad, rng.IntN(100))} },
+		func() []any { return []any{"LPOP", key("l")} },
+		func() []any { return []any{"LRANGE", key("l"), 0, -1} },
+		func() []any { return []any{"SADD", key("t"), fmt.Sprint(pad, rng.IntN(8))} },
+		func() []any { return []any{"SREM", key("t"), fmt.Sprint(pad, rng.IntN(8))} },
+		func() []any { return []any{"SCARD", key("t")} },
+		func() []any { return []any{"ZADD", key("z"), rng.IntN(50), fmt.Sprint(pad, rng.IntN(8))} },
+		func() []any { return []any{"ZINCRBY", key("z"), 2, fmt.Sprint(pad, rng.IntN(8))} },
+		func() []any { return []any{"ZRANGE", key("z"), 0, -1, "WITHSCORES"} },
+		func() []any { xid++; return []any{"XADD", key("x"), fmt.Sprint(xid, "-1"), "f", pad} },
+		func() []any { return []any{"XLEN", key("x")} },
+		func() []any { return []any{"XGROUP", "CREATE", key("x"), "g", "0", "MKSTREAM"} },
+		func() []any { return []any{"XREADGROUP", "GROUP", "g", "c", "COUNT", 1, "STREAMS", key("x"), ">"} },
+		func() []any { return []any{"XPENDING", key("x"), "g"} },
+		func() []any { return []any{"DEL", key("s")} },
+		func() []any { return []any{"RENAME", key("s"), key("s")} },
+		func() []any { return []any{"COPY", key("h"), key("h"), "REPLACE"} },
+		func() []any { return []any{"EXPIRE", key("l"), 100000} },
+		func() []any { return []any{"TTL", key("l")} },
+	}
+	same := func(c []any) {
+		t.Helper()
+		want, werr := memory.Do(ctx, c...).Result()
+		got, gerr := tiered.Do(ctx, c...).Result()
+		if fmt.Sprint(want, werr) != fmt.Sprint(got, gerr) {
+			t.Fatalf("%v:\n memory: %.200v %v\n tiered: %.200v %v", c, want, werr, got, gerr)
+		}
+	}
+	for i := 0; i < 4000; i++ {
+		same(cmds[rng.IntN(len(cmds))]())
+		if i%100 == 99 {
+			time.Sleep(20 * time.Millisecond) // let the demoter move values out
+		}
+	}
+	// Every key, read back in full.
+	for i := 0; i < keys; i++ {
+		same([]any{"GET", fmt.Sprint("s:", i)})
+		same([]any{"GET", fmt.Sprint("n:", i)})
+		same([]any{"HGETALL", fmt.Sprint("h:", i)})
+		same([]any{"LRANGE", fmt.Sprint("l:", i), 0, -1})
+		same([]any{"SMEMBERS", fmt.Sprint("t:", i)})
+		same([]any{"ZRANGE", fmt.Sprint("z:", i), 0, -1, "WITHSCORES"})
+		same([]any{"XLEN", fmt.Sprint("x:", i)})
+		same([]any{"XINFO", "GROUPS", fmt.Sprint("x:", i)})
+	}
+	in := tierInfo(t, tiered)
+	t.Logf("tier figures: %v", in)
+	if in["tier_clean_demotions"] == 0 || in["tier_promotions"] == 0 {
+		t.Fatalf("values did not cycle through the tier: %v", in)
 	}
 }

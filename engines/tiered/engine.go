@@ -148,22 +148,24 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 			walOpts[k] = v
 		}
 	}
-	// The tier is a cache of values the log holds: start it empty (see the package doc).
-	if err := os.RemoveAll(e.tierDir); err != nil {
-		return nil, fmt.Errorf("tiered: clear %s: %w", e.tierDir, err)
-	}
-	db, err := pebble.Open(e.tierDir, tierOptions(logf))
-	if err != nil {
-		return nil, fmt.Errorf("tiered: open pebble in %s: %w", e.tierDir, err)
-	}
-	e.db = db
+	// The wal engine first: it locks the directory, so the tier below is this process's to wipe.
 	wcfg := cfg
 	wcfg.Options = walOpts
 	w, err := wal.OpenEngine(wcfg)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
+	// The tier is a cache of values the log holds: start it empty (see the package doc).
+	if err := os.RemoveAll(e.tierDir); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("tiered: clear %s: %w", e.tierDir, err)
+	}
+	db, err := pebble.Open(e.tierDir, tierOptions(logf))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("tiered: open pebble in %s: %w", e.tierDir, err)
+	}
+	e.db = db
 	e.Engine = w
 	e.ks = w.Keyspace()
 	ch := make(chan struct{})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kvlab/kvlab/engines"
+	"github.com/kvlab/kvlab/internal/dirlock"
 	"github.com/kvlab/kvlab/internal/record"
 	"github.com/kvlab/kvlab/keyspace"
 )
@@ -23,6 +24,7 @@ func init() { engines.Register("wal", Open) }
 // each expects).
 type Engine struct {
 	dir  string
+	lock *dirlock.Lock // on dir, for the engine's life
 	opts Options
 	ks   *keyspace.Keyspace
 	logf func(format string, args ...any)
@@ -128,8 +130,18 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 	}
 	ch := make(chan struct{})
 	e.notify.Store(&ch)
-	for _, d := range []string{cfg.Dir, e.walDir(), e.snapDir()} {
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("wal: create %s: %w", cfg.Dir, err)
+	}
+	// Two servers on one directory would interleave their logs and delete each other's files.
+	lock, err := dirlock.Acquire(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("wal: %w", err)
+	}
+	e.lock = lock
+	for _, d := range []string{e.walDir(), e.snapDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
+			lock.Release()
 			return nil, fmt.Errorf("wal: create %s: %w", d, err)
 		}
 	}
@@ -137,6 +149,7 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 		if e.log.f != nil {
 			e.log.f.Close()
 		}
+		lock.Release()
 		return nil, err
 	}
 	if runtime.GOMAXPROCS(0) < 2 && runtime.NumCPU() >= 2 {
@@ -323,5 +336,6 @@ func (e *Engine) Close() error {
 	close(e.closeCh)
 	e.wg.Wait()
 	e.closeErr = e.log.closeErr
+	e.lock.Release()
 	return e.closeErr
 }

@@ -351,3 +351,24 @@ func TestSnapshotAheadOfLog(t *testing.T) {
 	e3 := openEngine(t, dir, "fsync=no")
 	sameDump(t, "snapshot + new segment", dump(e3.Keyspace(), cutoff), want)
 }
+
+// TestDirectoryLocked checks that a second engine on a directory in use is refused with a message that
+// says what to do, and that closing the first frees the directory.
+func TestDirectoryLocked(t *testing.T) {
+	dir := t.TempDir()
+	e, err := tryOpen(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tryOpen(t, dir); err == nil || !strings.Contains(err.Error(), "is in use by another kvlab server") {
+		t.Fatalf("second engine on %s: %v, want an in-use error", dir, err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e2, err := tryOpen(t, dir)
+	if err != nil {
+		t.Fatalf("reopen after Close: %v", err)
+	}
+	e2.Close()
+}

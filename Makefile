@@ -53,7 +53,7 @@ deps-redis:
 bench-redis: build deps-redis
 	./scripts/bench-redis.sh
 
-## bench-tiered: tiered (256 MB budget) vs memory on 2M x 500 B keys, Zipf 0.99, 90% GET (about 6 minutes)
+## bench-tiered: tiered (256 MB budget) vs memory on 2M x 500 B keys, Zipf 0.99, 90% GET (about 8 minutes)
 bench-tiered: build deps-redis
 	./scripts/bench-tiered.sh
 

@@ -84,8 +84,11 @@ type Object struct {
 	TierSize uint32
 	// TierTag is, for a tiering engine, the tag of the database under which the tier holds a copy of the
 	// value (0: none). A cold object always has one; a hot object keeps it after being read back until it
-	// is modified, so demoting it again writes nothing. It fills the rest of the 80-byte size class.
+	// is modified, so demoting it again writes nothing.
 	TierTag uint32
+	// TierPos is a tiering engine's place for the object in its list of hot values (0: not listed; the
+	// engine's to define). With TierTag it fills the rest of the 80-byte size class.
+	TierPos uint32
 }
 
 // Str returns a string object's value (nil for other types and for a cold object). The slice aliases the

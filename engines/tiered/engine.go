@@ -85,7 +85,6 @@ type Engine struct {
 	inflight    bool                              // a demotion batch is being written to Pebble
 	invalidated map[*keyspace.Object]struct{}     // victims written to while their batch was in flight
 	selected    map[*keyspace.Object]struct{}     // victims of the batch being built
-	hotIdx      map[*keyspace.Object]int32        // position of each hot object in hotList
 	hotList     []hotEntry                        // every hot object, for uniform victim sampling
 	dels        [][]byte                          // Pebble keys to delete in the next batch
 	ranges      []uint32                          // database tags whose whole range to delete (flushes)
@@ -126,8 +125,7 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 		tierDir: filepath.Join(cfg.Dir, "tier"),
 		dirty:   map[*keyspace.Object]*keyspace.DB{}, big: map[*keyspace.Object]uint16{},
 		invalidated: map[*keyspace.Object]struct{}{}, selected: map[*keyspace.Object]struct{}{},
-		hotIdx: map[*keyspace.Object]int32{},
-		kick:   make(chan struct{}, 1), stop: make(chan struct{}),
+		kick: make(chan struct{}, 1), stop: make(chan struct{}),
 	}
 	walOpts := map[string]string{}
 	for k, v := range cfg.Options {
@@ -206,28 +204,31 @@ type hotEntry struct {
 
 // addHot registers a hot object for victim sampling (keyspace lock held).
 func (e *Engine) addHot(db *keyspace.DB, o *keyspace.Object) {
-	if i, ok := e.hotIdx[o]; ok {
-		e.hotList[i].db = db
+	if o.TierPos != 0 {
+		e.hotList[o.TierPos-1].db = db
 		return
 	}
-	e.hotIdx[o] = int32(len(e.hotList))
 	e.hotList = append(e.hotList, hotEntry{db, o})
+	o.TierPos = uint32(len(e.hotList)) // the position plus one
 }
 
 // removeHot unregisters an object (keyspace lock held).
 func (e *Engine) removeHot(o *keyspace.Object) {
-	i, ok := e.hotIdx[o]
-	if !ok {
+	if o.TierPos == 0 {
 		return
 	}
-	last := len(e.hotList) - 1
-	if int(i) != last {
+	i, last := int(o.TierPos-1), len(e.hotList)-1
+	if i != last {
 		e.hotList[i] = e.hotList[last]
-		e.hotIdx[e.hotList[i].o] = i
+		e.hotList[i].o.TierPos = uint32(i + 1)
 	}
 	e.hotList[last] = hotEntry{}
 	e.hotList = e.hotList[:last]
-	delete(e.hotIdx, o)
+	o.TierPos = 0
+	if c := cap(e.hotList); c > 4096 && c > 4*last {
+		// Most hot values went to disk (after recovery, every value starts hot): give the room back.
+		e.hotList = append(make([]hotEntry, 0, 2*last), e.hotList...)
+	}
 }
 
 // tierOptions configures Pebble for point reads of values written once and deleted later: no write-ahead

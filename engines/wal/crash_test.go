@@ -51,7 +51,7 @@ func runCrash(t *testing.T, engineArgs ...string) {
 	t.Logf("seed %d (KVLAB_CRASH_SEED=%d reproduces the schedule)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	dir := t.TempDir()
-	args := append(slices.Clone(engineArgs), "--dir", dir, "--snapshot-every-bytes", "96kb", "--wal-segment-size", "64kb")
+	args := append(slices.Clone(engineArgs), "--dir", dir, "--snapshot-every-bytes", "96kb", "--snapshot-growth-percent", "0", "--wal-segment-size", "64kb")
 	srv := proctest.Start(t, args...)
 	kinds := crashKinds()
 	t.Logf("data types: %v", kinds)

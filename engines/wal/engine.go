@@ -25,9 +25,12 @@ func init() { engines.Register("wal", Open) }
 type Engine struct {
 	dir  string
 	lock *dirlock.Lock // on dir, for the engine's life
-	opts Options
-	ks   *keyspace.Keyspace
-	logf func(format string, args ...any)
+	// snapRaw is the uncompressed size of the newest snapshot (written or recovered): the base of
+	// snapshot-growth-percent.
+	snapRaw atomic.Int64
+	opts    Options
+	ks      *keyspace.Keyspace
+	logf    func(format string, args ...any)
 
 	// mu guards the pending batch: Commit appends framed records, the committer takes the batch whole.
 	mu struct {
@@ -287,6 +290,20 @@ func (e *Engine) setFailure(f *logFailure) {
 // DurableLSN returns the highest LSN durable under the policy.
 func (e *Engine) DurableLSN() uint64 { return e.durable.Load() }
 
+// snapshotThreshold is the log growth since the last snapshot that starts the next one (0: never).
+func (e *Engine) snapshotThreshold() int64 {
+	if e.opts.SnapshotEveryBytes <= 0 {
+		return 0
+	}
+	return max(e.opts.SnapshotEveryBytes, e.snapRaw.Load()*int64(e.opts.SnapshotGrowthPercent)/100)
+}
+
+// snapshotDue reports whether the log has grown enough for an automatic snapshot.
+func (e *Engine) snapshotDue() bool {
+	t := e.snapshotThreshold()
+	return t > 0 && e.stats.sinceSnapshot.Load() >= t
+}
+
 // runHousekeeper prunes tombstones of durable deletions and starts scheduled snapshots: every second, on
 // the snapshot interval, and when the committer reports the log has grown past snapshot-every-bytes.
 func (e *Engine) runHousekeeper() {
@@ -305,7 +322,7 @@ func (e *Engine) runHousekeeper() {
 			e.ks.Mu.Unlock()
 		}
 		due := e.opts.SnapshotInterval > 0 && time.Since(lastSnap) >= e.opts.SnapshotInterval
-		grown := e.opts.SnapshotEveryBytes > 0 && e.stats.sinceSnapshot.Load() >= e.opts.SnapshotEveryBytes
+		grown := e.snapshotDue()
 		if !due && !grown {
 			continue
 		}

@@ -39,6 +39,12 @@ type Options struct {
 	// SnapshotEveryBytes starts a background snapshot when the log has grown this much since the last one
 	// ("snapshot-every-bytes", Redis units; 0 = never).
 	SnapshotEveryBytes int64
+	// SnapshotGrowthPercent also holds an automatic snapshot back until the log since the last one is at
+	// least this percent of the data that snapshot held, uncompressed ("snapshot-growth-percent"; 0 = off).
+	// Like Redis's auto-aof-rewrite-percentage it keeps snapshot work proportional to what is logged: a
+	// snapshot rewrites the whole data set, so with a fixed threshold alone a large data set would be
+	// rewritten many times over for every byte written.
+	SnapshotGrowthPercent int
 	// SnapshotInterval starts a background snapshot on this schedule ("snapshot-interval"; 0 = never).
 	SnapshotInterval time.Duration
 	// SegmentSize is the size at which the log moves to a new segment file ("segment-size").
@@ -50,13 +56,14 @@ type Options struct {
 
 // DefaultOptions are the settings used for options not given.
 var DefaultOptions = Options{
-	Fsync:              FsyncAlways,
-	SnapshotEveryBytes: 256 << 20,
-	SegmentSize:        64 << 20,
+	Fsync:                 FsyncAlways,
+	SnapshotEveryBytes:    256 << 20,
+	SnapshotGrowthPercent: 100,
+	SegmentSize:           64 << 20,
 }
 
 // OptionNames lists the option keys the engine understands.
-var OptionNames = []string{"commit-delay", "fsync", "recover-from-corruption", "segment-size", "snapshot-every-bytes", "snapshot-interval"}
+var OptionNames = []string{"commit-delay", "fsync", "recover-from-corruption", "segment-size", "snapshot-every-bytes", "snapshot-growth-percent", "snapshot-interval"}
 
 // ParseOptions reads the engine's options from m; it returns the keys it does not know, sorted.
 func ParseOptions(m map[string]string) (Options, []string, error) {
@@ -83,6 +90,11 @@ func ParseOptions(m map[string]string) (Options, []string, error) {
 			}
 		case "snapshot-every-bytes":
 			o.SnapshotEveryBytes, err = units.ParseBytes(v)
+		case "snapshot-growth-percent":
+			o.SnapshotGrowthPercent, err = strconv.Atoi(strings.TrimSuffix(v, "%"))
+			if err == nil && o.SnapshotGrowthPercent < 0 {
+				err = fmt.Errorf("negative percentage")
+			}
 		case "snapshot-interval":
 			if v == "0" {
 				o.SnapshotInterval = 0

@@ -177,6 +177,7 @@ func (e *Engine) recover() error {
 		info, err := loadSnapshot(snaps[i].path, ks)
 		if err == nil {
 			rs.Snapshot, rs.SnapshotLSN, rs.SnapshotKeys, rs.SnapshotBytes = info.Path, info.LSN, info.Keys, info.Size
+			e.snapRaw.Store(info.RawBytes)
 			rs.SnapshotTime = time.Since(t0)
 			e.snap.lastTime, e.snap.lastLSN, e.snap.lastKeys, e.snap.lastSize, e.snap.lastOK = info.Time, info.LSN, info.Keys, info.Size, true
 			break

@@ -182,6 +182,7 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 			s.saves++
 			s.lastTime = time.Now()
 			s.lastLSN, s.lastKeys, s.lastSize = run.lsn, info.Keys, info.Size
+			e.snapRaw.Store(info.RawBytes)
 		} else {
 			e.stats.sinceSnapshot.Add(s.sinceSnapStart)
 		}

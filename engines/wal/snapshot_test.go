@@ -2,12 +2,15 @@ package wal
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kvlab/kvlab/keyspace"
 )
@@ -156,5 +159,47 @@ func TestSnapshotPauses(t *testing.T) {
 	}
 	if err := e.finishSnapshot(context.Background(), run); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSnapshotGrowthPercent checks the automatic snapshot's threshold: snapshot-every-bytes alone, then,
+// once a snapshot exists, also the given percent of the data it held.
+func TestSnapshotGrowthPercent(t *testing.T) {
+	for _, tc := range []struct {
+		percent string
+		want    func(raw int64) int64
+	}{
+		{"0", func(int64) int64 { return 4096 }},
+		{"100", func(raw int64) int64 { return max(4096, raw) }},
+		{"300", func(raw int64) int64 { return max(4096, raw*3) }},
+	} {
+		t.Run(tc.percent, func(t *testing.T) {
+			e := openEngine(t, t.TempDir(), "snapshot-every-bytes=4kb", "snapshot-growth-percent="+tc.percent)
+			if got := e.snapshotThreshold(); got != 4096 {
+				t.Fatalf("threshold before any snapshot = %d, want 4096", got)
+			}
+			x := newExecer(e)
+			for i := 0; i < 500; i++ {
+				x.do(t, "SET", fmt.Sprint("key:", i), strings.Repeat("v", 200))
+			}
+			// A foreground snapshot of all of it (waiting for any automatic one the writes started).
+			for {
+				err := e.Snapshot(context.Background(), false)
+				if err == nil {
+					break
+				}
+				if err != ErrSnapshotRunning {
+					t.Fatal(err)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			raw := e.snapRaw.Load()
+			if raw < 500*200 {
+				t.Fatalf("no automatic snapshot of the data set (raw bytes %d)", raw)
+			}
+			if got, want := e.snapshotThreshold(), tc.want(raw); got != want {
+				t.Fatalf("threshold after a snapshot of %d raw bytes = %d, want %d", raw, got, want)
+			}
+		})
 	}
 }

@@ -96,6 +96,7 @@ func (e *Engine) Stats() []engines.Stat {
 		k("wal_write_error", strings.ReplaceAll(f.err.Error(), "\n", " "))
 	}
 	k("snapshot_last_lsn", lastLSN)
+	k("snapshot_next_at_log_bytes", e.snapshotThreshold())
 	k("snapshot_last_keys", lastKeys)
 	k("snapshot_last_bytes", lastSize)
 	k("snapshot_last_duration_ms", lastDur.Milliseconds())

@@ -20,6 +20,15 @@
 // expiry, eviction, FLUSHDB and promotion (each queues a delete) safe against a later demotion of the same
 // key.
 //
+// A value read back keeps its copy in Pebble (Object.TierTag) until the object is modified or dropped:
+// demoting it again, unmodified, is then a flag flip with no write. In a read-mostly workload most
+// demotions are such clean ones (tier_clean_demotions), which keeps Pebble's writes and compactions to the
+// values that changed. A command that looks an object up for writing drops the copy (Keyspace.Writing), as
+// does any write (Keyspace.Written) and the object leaving the keyspace (Keyspace.Dropped).
+//
+// Pebble keys are the database's tag, the key's Object.ScanRank (its place in the keyspace's Scan order),
+// then the key, so a snapshot, which walks the keyspace with Scan, reads the tier forward in one pass.
+//
 // A command's cold values are read back before it runs (engines.Preparer): under the keyspace lock the
 // server asks the engine for a plan (Plan), which notes the cold handles among the keys the command table
 // names; a command whose values are all in RAM then runs at once. Otherwise the server releases the lock,

@@ -66,7 +66,7 @@ type Engine struct {
 	seq      uint32 // the last demotion's sequence number (Object.ColdHandle); keyspace lock held
 
 	hot      atomic.Int64 // bytes of hot values (sum of TierSize of hot objects)
-	tier     atomic.Int64 // bytes of cold values (sum of TierSize of cold objects)
+	tier     atomic.Int64 // bytes of values with a copy in the tier (TierSize of cold objects and of hot ones with a TierTag)
 	coldKeys atomic.Int64
 	diskFull atomic.Bool // the last Pebble write failed: treat the tier as full until one succeeds
 	stuck    atomic.Bool // the last round was over budget and found nothing to move (small values only)

@@ -22,8 +22,14 @@ func start(t *testing.T, dir string, budget int64, policy string, opts map[strin
 	if policy == "" {
 		policy = "noeviction"
 	}
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Engine: "tiered", Dir: dir, MaxMemory: budget,
+	return startServer(t, server.Config{Addr: "127.0.0.1:0", Engine: "tiered", Dir: dir, MaxMemory: budget,
 		MaxMemoryPolicy: policy, EngineOptions: opts, Log: testWriter{t}})
+}
+
+// startServer starts a server with cfg and a client of it; both are closed at cleanup.
+func startServer(t *testing.T, cfg server.Config) (*server.Server, *redis.Client) {
+	t.Helper()
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,15 +310,7 @@ func BenchmarkGet(b *testing.B) {
 func TestModifiedValuesAfterPromotion(t *testing.T) {
 	ctx := context.Background()
 	_, tiered := start(t, t.TempDir(), 4<<10, "", map[string]string{"tier-min-value": "1"})
-	msrv, err := server.New(server.Config{Addr: "127.0.0.1:0", Engine: "memory", Log: testWriter{t}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := msrv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	memory := redis.NewClient(&redis.Options{Addr: msrv.Addr(), MaxRetries: -1})
-	t.Cleanup(func() { memory.Close(); msrv.Close() })
+	_, memory := startServer(t, server.Config{Addr: "127.0.0.1:0", Engine: "memory", Log: testWriter{t}})
 
 	rng := rand.New(rand.NewPCG(7, 11))
 	const keys = 40

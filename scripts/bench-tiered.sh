@@ -22,6 +22,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 MPORT=$(free_port); TPORT=$(free_port)
+mkdir -p "$tmp/results"
 "$KVLAB" serve --engine memory --addr "127.0.0.1:$MPORT" >"$tmp/memory.log" 2>&1 &
 pids+=($!)
 env ${TIERED_ENV:-} "$KVLAB" serve --engine tiered --maxmemory 256mb ${TIERED_FLAGS:-} --dir "$tmp/tiered" --addr "127.0.0.1:$TPORT" >"$tmp/tiered.log" 2>&1 &
@@ -57,7 +58,7 @@ for round in 1 2; do
     # A new request sequence every round (the same for both targets): replaying one would find the keys the
     # last round promoted still in RAM and flatter the tier.
     "$KVLAB" bench -q --scenario tiering --target "redis://127.0.0.1:$port" --skip-preload --duration "$DUR" \
-      --warmup 10s --seed "$((100 + round))" --out "$tmp/$name-$round.json" | sed -n '3,6p'
+      --warmup 10s --seed "$((100 + round))" --out "$tmp/results/$name-$round.json" | sed -n '3,6p'
     echo "$name $(info $port memory used_memory_rss)" >>"$tmp/rss"
   done
 done
@@ -72,4 +73,5 @@ BUDGET=$((256 * 1024 * 1024))
 awk -v m="$MRSS" -v t="$TRSS" -v idx="$INDEX" -v b="$BUDGET" 'BEGIN {
   printf "RSS memory %.0f MiB, tiered %.0f MiB; key index (memory used_memory - values) %.0f MiB;\n", m/1048576, t/1048576, idx/1048576
   printf "tiered RSS / (1.3 x budget + key index) = %.2f\n", t/(1.3*b+idx) }'
-"$KVLAB" compare "$tmp/memory-1.json" "$tmp/memory-2.json" -- "$tmp/tiered-1.json" "$tmp/tiered-2.json" 2>/dev/null || "$KVLAB" compare "$tmp/memory-2.json" "$tmp/tiered-2.json" || true
+# Both rounds of each target, grouped by server (memory's files sort first, so it is the baseline).
+"$KVLAB" compare "$tmp/results" || true

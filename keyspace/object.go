@@ -54,8 +54,8 @@ func ParseType(name string) (Type, bool) {
 // Keyspace.Mu: handlers may read and mutate them only while the lock is held, and must not retain them after.
 //
 // The value is one pointer and two counts, read through Str and Val: a string's bytes (with length and
-// capacity), or a pointer to the collection its Type names, or, for a cold object, nothing (the counts then
-// hold the tier's handle). Keeping a string's slice header and a collection's interface apart would cost
+// capacity), or a pointer to the collection its Type names, or, for a cold object, nothing (c then holds
+// the demotion number of the tier's handle, whose tag is TierTag). Keeping a string's slice header and a collection's interface apart would cost
 // 40 bytes where this costs 16; with the rest of the metadata the object fits Go's 80-byte size class.
 type Object struct {
 	Type Type
@@ -75,7 +75,7 @@ type Object struct {
 	LSN uint64
 
 	ptr  unsafe.Pointer // a string's first byte, or the *List, *Set, *ZSet, *Hash or *Stream of Type
-	n, c uint32         // a string's length and capacity; a cold object's handle
+	n, c uint32         // a string's length and capacity; c: a cold object's demotion number (ColdHandle)
 	key  string         // the key, owned by the dict (set when the object is inserted)
 	next *Object        // the dict's hash chain
 	hash uint32         // low bits of the key's hash: skips most chain compares, and resizes without rehashing
@@ -160,12 +160,14 @@ func (o *Object) SetValue(src *Object) {
 	o.Type, o.ptr, o.n, o.c, o.Cold = src.Type, src.ptr, src.n, src.c, false
 }
 
-// SetCold drops the value from RAM and marks the object cold with a tiering engine's handle: tag and seq
-// are the engine's (where the value is, and which demotion put it there).
-func (o *Object) SetCold(tag, seq uint32) { o.ptr, o.n, o.c, o.Cold = nil, tag, seq, true }
+// SetCold drops the value from RAM and marks the object cold with a tiering engine's handle: tag (kept as
+// TierTag, where the value is) and seq (which demotion put it there).
+func (o *Object) SetCold(tag, seq uint32) {
+	o.ptr, o.n, o.c, o.Cold, o.TierTag = nil, 0, seq, true, tag
+}
 
 // ColdHandle returns the handle SetCold stored (meaningful only while Cold).
-func (o *Object) ColdHandle() (tag, seq uint32) { return o.n, o.c }
+func (o *Object) ColdHandle() (tag, seq uint32) { return o.TierTag, o.c }
 
 // stringObject returns a string object holding v (retained) that expires at expireAt (0: never).
 func stringObject(v []byte, expireAt int64) *Object {

@@ -98,10 +98,7 @@ func (r countingReader) Read(p []byte) (int, error) {
 }
 
 func (c *conn) close() {
-	if c.ho.out {
-		<-c.ho.done // the engine writes to (or closes) the connection until then
-		c.ho.out = false
-	}
+	c.settleHandover() // the engine writes to (or closes) the connection until then
 	if len(c.tx.watched) > 0 || c.sub != nil {
 		c.s.ks.Mu.Lock()
 		c.s.unwatchAll(c)
@@ -152,10 +149,7 @@ func (c *conn) serve() {
 		ks.Mu.Lock()
 		if preparer != nil {
 			if p := c.plan(preparer, args); p != nil {
-				ks.Mu.Unlock()
-				p.Run()
-				ks.Mu.Lock()
-				c.finish(p, args)
+				c.prepare(p, args)
 			}
 		}
 		// One clock read per command: each command's end time is the next one's start time. held is when
@@ -192,10 +186,7 @@ func (c *conn) serve() {
 			if preparer != nil {
 				if p := c.plan(preparer, args); p != nil {
 					s.stats.execLockNS.Add(int64(now.Sub(held)))
-					ks.Mu.Unlock()
-					p.Run()
-					ks.Mu.Lock()
-					c.finish(p, args)
+					c.prepare(p, args)
 					now = time.Now()
 					held = now
 				}
@@ -276,8 +267,12 @@ func (c *conn) plan(p engines.Preparer, args [][]byte) engines.Preparation {
 	return p.Plan(c.db, c.keys)
 }
 
-// finish completes a preparation, keyspace lock held again.
-func (c *conn) finish(p engines.Preparation, args [][]byte) {
+// prepare runs a preparation: its Run without the keyspace lock (held on entry and on return), then its
+// Finish with the lock again.
+func (c *conn) prepare(p engines.Preparation, args [][]byte) {
+	c.s.ks.Mu.Unlock()
+	p.Run()
+	c.s.ks.Mu.Lock()
 	if err := p.Finish(); err != nil {
 		c.s.Logf("prepare keys for %s: %v", strings.ToLower(string(args[0])), err)
 	}

@@ -23,8 +23,9 @@
 // A value read back keeps its copy in Pebble (Object.TierTag) until the object is modified or dropped:
 // demoting it again, unmodified, is then a flag flip with no write. In a read-mostly workload most
 // demotions are such clean ones (tier_clean_demotions), which keeps Pebble's writes and compactions to the
-// values that changed. A command that looks an object up for writing drops the copy (Keyspace.Writing), as
-// does any write (Keyspace.Written) and the object leaving the keyspace (Keyspace.Dropped).
+// values that changed. A command that looks an object up for writing drops the copy (Keyspace.Writing: every
+// write goes through that lookup, as the snapshots' copy-on-write relies on too), as does the object
+// leaving the keyspace (Keyspace.Dropped).
 //
 // Pebble keys are the database's tag, the key's Object.ScanRank (its place in the keyspace's Scan order),
 // then the key, so a snapshot, which walks the keyspace with Scan, reads the tier forward in one pass.

@@ -407,13 +407,11 @@ func (e *Engine) measure(o *keyspace.Object) uint32 {
 	return uint32(min(ops.Size(o.Val()), 1<<32-1))
 }
 
-// written is Keyspace.Written: o was created or modified, so a copy of its old value in the tier is stale.
+// written is Keyspace.Written: o was created or modified (a copy of its old value in the tier was dropped
+// when the command looked it up for writing: Keyspace.Writing).
 func (e *Engine) written(db *keyspace.DB, o *keyspace.Object) {
 	if e.inflight {
 		e.invalidated[o] = struct{}{}
-	}
-	if !o.Cold {
-		e.dropCopy(db, o)
 	}
 	e.dirty[o] = db
 }
@@ -429,7 +427,8 @@ func (e *Engine) dropCopy(db *keyspace.DB, o *keyspace.Object) {
 	o.TierTag = 0
 }
 
-// forget queues the deletion of o's entry under tag: one range deletion covers a flushed database.
+// forget queues the deletion of o's entry under tag (db's, or the one o was demoted from): one range
+// deletion covers a flushed database.
 func (e *Engine) forget(db *keyspace.DB, tag uint32, o *keyspace.Object) {
 	if db.Detached() && tag == db.Tag {
 		if n := len(e.ranges); n == 0 || e.ranges[n-1] != tag {
@@ -477,7 +476,6 @@ func (e *Engine) dropped(db *keyspace.DB, o *keyspace.Object) {
 
 // install makes a cold object hot again with the value v read from Pebble (keyspace lock held).
 func (e *Engine) install(db *keyspace.DB, o *keyspace.Object, v []byte) error {
-	tag, _ := o.ColdHandle()
 	back, err := keyspace.UnmarshalValueOwned(v) // v is read's copy, handed over
 	if err != nil {
 		return fmt.Errorf("tiered: value of %q in the tier: %w", o.Key(), err)
@@ -490,10 +488,9 @@ func (e *Engine) install(db *keyspace.DB, o *keyspace.Object, v []byte) error {
 	e.coldKeys.Add(-1)
 	e.stats.promotions.Add(1)
 	e.addHot(db, o)
-	// The tier keeps its copy (its bytes stay counted there) until the object is modified or dropped, so
-	// that demoting the object again, unmodified, writes nothing. A capped tier nearly full of such copies
-	// gives them up instead.
-	o.TierTag = tag
+	// The tier keeps its copy (o.TierTag stays; its bytes stay counted there) until the object is modified
+	// or dropped, so that demoting the object again, unmodified, writes nothing. A capped tier nearly full
+	// of such copies gives them up instead.
 	if e.maxTier > 0 && e.tier.Load() > e.maxTier/10*9 {
 		e.dropCopy(db, o)
 	}
@@ -659,15 +656,11 @@ func (e *Engine) Overflow() int64 {
 	return over
 }
 
-// victim is a value being demoted.
+// victim is a value being demoted (its Pebble entry is under db.Tag, o.ScanRank() and o.Key()).
 type victim struct {
-	db   *keyspace.DB
-	o    *keyspace.Object
-	key  string
-	tag  uint32
-	rank uint32 // o's ScanRank
-	size uint32
-	n    int // bytes written to Pebble
+	db *keyspace.DB
+	o  *keyspace.Object
+	n  int // bytes written to Pebble
 }
 
 // runDemoter moves values to Pebble while hot bytes are over the budget, and applies queued deletions.
@@ -736,10 +729,9 @@ func (e *Engine) demoteRound() {
 			}
 			e.selected[o] = struct{}{}
 			scratch = keyspace.MarshalValue(scratch[:0], o)
-			v := victim{db: db, o: o, key: o.Key(), tag: db.Tag, rank: o.ScanRank(), size: o.TierSize, n: len(scratch)}
-			b.Set(pkey(v.tag, v.rank, v.key), scratch, nil)
-			victims = append(victims, v)
-			freed += int64(v.size)
+			b.Set(pkey(db.Tag, o.ScanRank(), o.Key()), scratch, nil)
+			victims = append(victims, victim{db: db, o: o, n: len(scratch)})
+			freed += int64(o.TierSize)
 		}
 		e.noteHold(time.Since(t0))
 		ks.Mu.Unlock()
@@ -779,16 +771,14 @@ func (e *Engine) demoteRound() {
 			o := v.o
 			delete(e.selected, o)
 			_, touched := e.invalidated[o]
-			if touched || o.Cold || v.db.Detached() || v.db.PeekKey(v.key) != o {
+			if touched || o.Cold || v.db.Detached() || v.db.PeekKey(o.Key()) != o {
 				// Written, deleted or flushed while its batch was in flight: what Pebble holds is stale.
 				e.stats.stale.Add(1)
-				if !v.db.Detached() {
-					e.dels = append(e.dels, pkey(v.tag, v.rank, v.key))
-				}
+				e.forget(v.db, v.db.Tag, o)
 				continue
 			}
 			e.tier.Add(int64(o.TierSize))
-			e.makeCold(o, v.tag)
+			e.makeCold(o, v.db.Tag)
 		}
 		if start+sliceInstall >= len(victims) {
 			e.inflight = false
@@ -808,7 +798,6 @@ func (e *Engine) makeCold(o *keyspace.Object, tag uint32) {
 		e.seq = 1 // 0 marks a dropped object's handle
 	}
 	o.SetCold(tag, e.seq)
-	o.TierTag = tag
 	e.removeHot(o)
 	e.hot.Add(-int64(o.TierSize))
 	e.coldKeys.Add(1)

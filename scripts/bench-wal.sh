@@ -3,10 +3,12 @@
 # redis-server with --appendonly yes --appendfsync always, plus kvlab's memory engine for the cost of
 # durability, on this machine, in one run, interleaved so machine drift hits every target.
 #   redis-benchmark -c 50 -n N -r 1000000 -d 100 -t set -P {1,16}
-# Prints ops/s, p99 and the ratios. Usage: scripts/bench-wal.sh [requests] (default 200000).
+# Prints the median ops/s and p99 of ROUNDS interleaved rounds (default 5: one round alone swings by 20% on a
+# shared machine) and the ratios. Usage: scripts/bench-wal.sh [requests] [rounds] (default 200000 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
+ROUNDS=${2:-5}
 KVLAB=${KVLAB:-./bin/kvlab}
 for bin in redis-server redis-benchmark redis-cli; do
   command -v $bin >/dev/null || { echo "bench-wal: $bin not found; run 'make deps-redis'"; exit 2; }
@@ -31,26 +33,40 @@ for p in $RPORT $WPORT $MPORT; do
   for i in $(seq 1 100); do redis-cli -p "$p" PING >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
-# run NAME PORT PIPELINE: prints "name P rps p99" from redis-benchmark's CSV output
+# run NAME PORT PIPELINE ROUND: appends "name P round rps p99" from redis-benchmark's CSV output
 run() {
   redis-benchmark -p "$2" -c 50 -n "$N" -r 1000000 -d 100 -t set -P "$3" --csv 2>/dev/null |
-    awk -F'","' -v who="$1" -v P="$3" 'NR>1 { gsub(/"/,"",$2); gsub(/"/,"",$7); print who, P, $2, $7 }'
+    awk -F'","' -v who="$1" -v P="$3" -v r="$4" 'NR>1 { gsub(/"/,"",$2); gsub(/"/,"",$7); print who, P, r, $2, $7 }'
 }
-echo "== durable SET: redis-benchmark -c 50 -n $N -r 1000000 -d 100 -t set -P {1,16}"
+echo "== durable SET: redis-benchmark -c 50 -n $N -r 1000000 -d 100 -t set -P {1,16}, $ROUNDS interleaved rounds"
 echo "   redis-server --appendonly yes --appendfsync always  vs  kvlab serve --engine wal --fsync always  (and kvlab memory)"
 results=$tmp/results
 for P in 1 16; do
-  run redis "$RPORT" "$P" >>"$results"
-  run wal "$WPORT" "$P" >>"$results"
-  run memory "$MPORT" "$P" >>"$results"
+  for r in $(seq 1 "$ROUNDS"); do
+    [ -t 2 ] && printf '   -P %s round %s/%s\r' "$P" "$r" "$ROUNDS" >&2
+    run redis "$RPORT" "$P" "$r" >>"$results"
+    run wal "$WPORT" "$P" "$r" >>"$results"
+    run memory "$MPORT" "$P" "$r" >>"$results"
+  done
 done
-awk '
-  { rps[$1" "$2]=$3; p99[$1" "$2]=$4; P[$2]=1 }
-  END {
-    printf "%3s %12s %12s %12s %9s %9s %10s %10s %10s\n", "P", "redis ops/s", "wal ops/s", "memory ops/s", "wal/redis", "wal/mem", "redis p99", "wal p99", "mem p99"
-    for (p in P)
-      printf "%3s %12.0f %12.0f %12.0f %8.2fx %8.2fx %8sms %8sms %8sms\n", p, rps["redis "p], rps["wal "p], rps["memory "p],
-        rps["wal "p]/rps["redis "p], rps["wal "p]/rps["memory "p], p99["redis "p], p99["wal "p], p99["memory "p]
-  }' "$results" | sort -n
+[ -t 2 ] && echo >&2
+# Medians over the rounds; the ratios are medians of each round's ratio (the targets of one round ran
+# back to back, so machine drift between rounds cancels out of them).
+python3 - "$results" <<'PY'
+import statistics as st, sys
+d = {}
+for line in open(sys.argv[1]):
+    who, p, r, rps, p99 = line.split()
+    d.setdefault((who, int(p)), {})[r] = (float(rps), float(p99))
+def med(who, p, i): return st.median(v[i] for v in d[(who, p)].values())
+def ratio(a, b, p, i): return st.median(d[(a, p)][r][i] / d[(b, p)][r][i] for r in d[(a, p)] if r in d[(b, p)])
+print("%3s %12s %12s %12s %9s %9s %10s %10s %10s %13s" % ("P", "redis ops/s", "wal ops/s", "memory ops/s", "wal/redis",
+      "wal/mem", "redis p99", "wal p99", "mem p99", "wal/redis p99"))
+for p in sorted({p for _, p in d}):
+    print("%3d %12.0f %12.0f %12.0f %8.2fx %8.2fx %8.3fms %8.3fms %8.3fms %12.2fx" % (p, med("redis", p, 0), med("wal", p, 0),
+          med("memory", p, 0), ratio("wal", "redis", p, 0), ratio("wal", "memory", p, 0), med("redis", p, 1), med("wal", p, 1),
+          med("memory", p, 1), ratio("wal", "redis", p, 1)))
+PY
+echo "(medians of $ROUNDS rounds; wal/redis and wal/mem are medians of the per-round ratios)"
 echo
 redis-cli -p "$WPORT" INFO kvlab | tr -d '\r' | awk -F: '$1 ~ /^wal_(fsyncs|batches|records|avg_batch)$/ { printf "kvlab wal %s=%s\n", $1, $2 }'

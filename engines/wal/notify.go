@@ -1,6 +1,9 @@
 package wal
 
 import (
+	"sync/atomic"
+	"time"
+
 	"github.com/kvlab/kvlab/engines"
 )
 
@@ -12,7 +15,23 @@ type notifier struct {
 	reqs    []notifyReq
 	replies chan []notifyReq // to runReplier
 	spare   chan []notifyReq // slices back from runReplier, for reuse
+	// long counts the lists of at least longReplies waiters handed to the replier and not yet answered;
+	// answered receives (cap 1) when it drops to zero. The committer waits for them (awaitReplies).
+	long     atomic.Int32
+	answered chan struct{}
 }
+
+// longReplies is the number of waiters from which a batch's replies take long enough to write (a few
+// microseconds each) that the connections answered first are back with their next command before the
+// last reply goes out. The committer then waits for the replier before it seals the next batch, so those
+// commands join it rather than the one after: Redis's event loop gets the same effect by writing every
+// reply of an fsync before it reads again. With 50 connections at one command each this nearly doubled
+// the records per fdatasync (12 to 20) and cut the server's CPU per write by about 6%; below this
+// number of waiters the clients could not be back in time, and waiting only added latency.
+const longReplies = 8
+
+// maxReplyWait bounds how long the committer waits for the replier before it seals the next batch anyway.
+const maxReplyWait = time.Millisecond
 
 type notifyReq struct {
 	lsn uint64
@@ -55,6 +74,9 @@ func (e *Engine) notifyDurable() {
 	e.notes.reqs = keep
 	e.nmu.Unlock()
 	if len(ready) > 0 {
+		if len(ready) >= longReplies {
+			e.notes.long.Add(1)
+		}
 		e.notes.replies <- ready
 	}
 }
@@ -80,10 +102,37 @@ func (e *Engine) runReplier() {
 		for i := range ready {
 			ready[i].d.Durable(nil)
 		}
+		if len(ready) >= longReplies && e.notes.long.Add(-1) == 0 {
+			select {
+			case e.notes.answered <- struct{}{}:
+			default:
+			}
+		}
 		clear(ready)
 		select {
 		case e.notes.spare <- ready[:0]:
 		default:
 		}
 	}
+}
+
+// awaitReplies waits (committer goroutine), at most maxReplyWait, until the replier has answered every
+// long list of waiters it was handed (see longReplies).
+func (e *Engine) awaitReplies() {
+	if e.notes.long.Load() == 0 {
+		return
+	}
+	if e.log.replyWait == nil {
+		e.log.replyWait = time.NewTimer(maxReplyWait)
+	} else {
+		e.log.replyWait.Reset(maxReplyWait)
+	}
+	for e.notes.long.Load() > 0 {
+		select {
+		case <-e.notes.answered:
+		case <-e.log.replyWait.C:
+			return
+		}
+	}
+	e.log.replyWait.Stop()
 }

@@ -169,7 +169,6 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.notes.replies = make(chan []notifyReq, 64)
 	e.notes.spare = make(chan []notifyReq, 64)
-	e.notes.answered = make(chan struct{}, 1)
 	e.wg.Add(3)
 	go e.runCommitter()
 	go e.runHousekeeper()

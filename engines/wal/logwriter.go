@@ -29,7 +29,6 @@ type logWriter struct {
 	stalledSince   time.Time
 	closeErr       error
 	lastFsyncMicro int64
-	replyWait      *time.Timer // awaitReplies' timer, reused
 }
 
 // maxStalledBytes bounds the writes kept in memory while the disk is full; past it the log gives up.
@@ -38,8 +37,8 @@ const maxStalledBytes = 64 << 20
 // runCommitter is the only goroutine that writes the log. Each turn takes the whole pending batch (every
 // record committed since the previous turn), writes it with one write and, under fsync=always, one
 // fdatasync, then publishes its last LSN as durable and wakes the waiters. Commits that arrive while it
-// writes and syncs form the next batch, so the batch size follows the load with no timer; when the last
-// batch had many waiters to answer, the turn starts once the replier has answered them (awaitReplies). Under
+// writes and syncs form the next batch, so the batch size follows the load with no timer; when a batch
+// has many waiters (longReplies) the committer answers them itself before the next turn. Under
 // everysec it also fsyncs once a second; when a write fails for lack of space it keeps the batch and
 // retries every second, and once it fails for good it only discards.
 func (e *Engine) runCommitter() {
@@ -55,7 +54,6 @@ func (e *Engine) runCommitter() {
 		case <-e.closeCh:
 			closing = true
 		}
-		e.awaitReplies()
 		e.gather()
 		e.take()
 		if len(l.queue) > 0 {

@@ -1,37 +1,29 @@
 package wal
 
 import (
-	"sync/atomic"
-	"time"
-
 	"github.com/kvlab/kvlab/engines"
 )
 
 // notifier holds the waiters that asked to be told, rather than woken, when their LSN is durable
-// (NotifyDurable). The committer hands each published batch's ready waiters to the replier goroutine,
-// which calls them while the committer writes and syncs the next batch: one goroutine wake-up per batch
-// instead of one per waiting connection.
+// (NotifyDurable). When a batch is published the committer answers its ready waiters itself if they are
+// many (longReplies), and otherwise hands them to the replier goroutine, which answers them while the
+// committer writes and syncs the next batch. Either way a durable write costs no goroutine wake-up of its
+// own: one per batch at most, instead of one per waiting connection.
 type notifier struct {
 	reqs    []notifyReq
 	replies chan []notifyReq // to runReplier
 	spare   chan []notifyReq // slices back from runReplier, for reuse
-	// long counts the lists of at least longReplies waiters handed to the replier and not yet answered;
-	// answered receives (cap 1) when it drops to zero. The committer waits for them (awaitReplies).
-	long     atomic.Int32
-	answered chan struct{}
+	inline  []notifyReq      // the committer's own list (committer goroutine only)
 }
 
-// longReplies is the number of waiters from which a batch's replies take long enough to write (a few
-// microseconds each) that the connections answered first are back with their next command before the
-// last reply goes out. The committer then waits for the replier before it seals the next batch, so those
-// commands join it rather than the one after: Redis's event loop gets the same effect by writing every
-// reply of an fsync before it reads again. With 50 connections at one command each this nearly doubled
-// the records per fdatasync (12 to 20) and cut the server's CPU per write by about 6%; below this
-// number of waiters the clients could not be back in time, and waiting only added latency.
+// longReplies is the number of waiters from which the committer writes a batch's replies itself before it
+// seals the next batch. Those replies take long enough to write (a few microseconds each) that the
+// connections answered first are back with their next command before the last reply goes out, and they
+// then join the next batch rather than the one after: Redis's event loop gets the same effect by writing
+// every reply of an fsync before it reads again. With 50 connections at one command each this nearly
+// doubled the records per fdatasync (12 to 20) and lowered the server's CPU per write. Fewer replies go
+// to the replier, so the next sync need not wait for them.
 const longReplies = 8
-
-// maxReplyWait bounds how long the committer waits for the replier before it seals the next batch anyway.
-const maxReplyWait = time.Millisecond
 
 type notifyReq struct {
 	lsn uint64
@@ -49,7 +41,8 @@ func (e *Engine) NotifyDurable(lsn uint64, d engines.Durable) bool {
 	return true
 }
 
-// notifyDurable hands the waiters whose LSN is now durable to the replier (committer goroutine).
+// notifyDurable answers the waiters whose LSN is now durable, or hands them to the replier (committer
+// goroutine; see longReplies).
 func (e *Engine) notifyDurable() {
 	e.nmu.Lock()
 	if len(e.notes.reqs) == 0 {
@@ -57,10 +50,21 @@ func (e *Engine) notifyDurable() {
 		return
 	}
 	durable := e.durable.Load()
+	n := 0
+	for _, r := range e.notes.reqs {
+		if r.lsn <= durable {
+			n++
+		}
+	}
 	var ready []notifyReq
-	select {
-	case ready = <-e.notes.spare:
-	default:
+	inline := n >= longReplies
+	if inline {
+		ready = e.notes.inline[:0]
+	} else {
+		select {
+		case ready = <-e.notes.spare:
+		default:
+		}
 	}
 	keep := e.notes.reqs[:0]
 	for _, r := range e.notes.reqs {
@@ -73,10 +77,14 @@ func (e *Engine) notifyDurable() {
 	clear(e.notes.reqs[len(keep):])
 	e.notes.reqs = keep
 	e.nmu.Unlock()
-	if len(ready) > 0 {
-		if len(ready) >= longReplies {
-			e.notes.long.Add(1)
+	switch {
+	case inline:
+		for i := range ready {
+			ready[i].d.Durable(nil)
 		}
+		clear(ready)
+		e.notes.inline = ready[:0]
+	case len(ready) > 0:
 		e.notes.replies <- ready
 	}
 }
@@ -102,37 +110,10 @@ func (e *Engine) runReplier() {
 		for i := range ready {
 			ready[i].d.Durable(nil)
 		}
-		if len(ready) >= longReplies && e.notes.long.Add(-1) == 0 {
-			select {
-			case e.notes.answered <- struct{}{}:
-			default:
-			}
-		}
 		clear(ready)
 		select {
 		case e.notes.spare <- ready[:0]:
 		default:
 		}
 	}
-}
-
-// awaitReplies waits (committer goroutine), at most maxReplyWait, until the replier has answered every
-// long list of waiters it was handed (see longReplies).
-func (e *Engine) awaitReplies() {
-	if e.notes.long.Load() == 0 {
-		return
-	}
-	if e.log.replyWait == nil {
-		e.log.replyWait = time.NewTimer(maxReplyWait)
-	} else {
-		e.log.replyWait.Reset(maxReplyWait)
-	}
-	for e.notes.long.Load() > 0 {
-		select {
-		case <-e.notes.answered:
-		case <-e.log.replyWait.C:
-			return
-		}
-	}
-	e.log.replyWait.Stop()
 }

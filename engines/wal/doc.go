@@ -13,8 +13,10 @@
 // client's own writes and any not-yet-durable write a read observed (keys carry the LSN of their last write;
 // deleted keys leave tombstones until the deletion is durable). A transaction is one record. Instead of
 // waiting, a plain TCP connection hands its replies over (NotifyDurable): after publishing a batch the
-// committer passes the waiters it made durable to a replier goroutine, which writes their replies while the
-// next batch syncs, so answering a group commit wakes one goroutine, not one per client.
+// committer writes the replies of the waiters it made durable itself when they are many (8 or more: the
+// clients answered first are then back in time to join the next batch, as with Redis's event loop), and
+// otherwise passes them to a replier goroutine, which writes them while the next batch syncs; either way
+// answering a group commit wakes one goroutine at most, not one per client.
 //
 // The durability policy (option "fsync") models ElastiCache and MemoryDB:
 //

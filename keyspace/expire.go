@@ -59,7 +59,7 @@ func (ks *Keyspace) ActiveExpireCycle(budget time.Duration) int {
 			for _, k := range victims[:expired] {
 				db.deleteExpired([]byte(k))
 			}
-			ks.Mu.Unlock()
+			ks.YieldLock()
 			deleted += expired
 			if expired*4 <= sampled || time.Now().After(deadline) {
 				break

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
@@ -735,11 +734,10 @@ func (e *Engine) demoteRound() {
 			freed += int64(o.TierSize)
 		}
 		e.noteHold(time.Since(t0))
-		ks.Mu.Unlock()
+		ks.YieldLock()
 		if found == 0 {
 			break
 		}
-		yieldLock()
 	}
 	e.stuck.Store(demote && len(victims) == 0)
 	if b.Empty() {
@@ -787,19 +785,11 @@ func (e *Engine) demoteRound() {
 			clear(e.invalidated)
 		}
 		e.noteHold(time.Since(t0))
-		ks.Mu.Unlock()
-		yieldLock()
+		ks.YieldLock()
 	}
 	e.stats.writtenBytes.Add(written)
 	e.signalRelief()
 }
-
-// yieldLock lets the connections that queued on the keyspace lock during a slice of the demoter take it
-// before the demoter's next slice. Without it the demoter, which unlocks and locks again at once, wins the
-// lock back before a woken waiter is even scheduled (Go's mutex lets a running goroutine barge ahead), and
-// a round of thousands of victims kept every client waiting for 5-12 ms at a time: found with a runtime
-// trace, where the demoter ran alone through each stall a 1 ms PING probe saw.
-func yieldLock() { runtime.Gosched() }
 
 // makeCold drops a hot object's value from RAM: the tier holds it under tag (keyspace lock held).
 func (e *Engine) makeCold(o *keyspace.Object, tag uint32) {

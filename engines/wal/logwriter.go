@@ -151,7 +151,7 @@ func (e *Engine) flush() {
 	e.stats.batches.Add(1)
 	e.stats.records.Add(int64(l.qRecords))
 	e.stats.bytes.Add(int64(n))
-	if t := e.snapshotThreshold(); e.stats.sinceSnapshot.Add(int64(n)) >= t && t > 0 {
+	if e.stats.sinceSnapshot.Add(int64(n)); e.snapshotDue() {
 		select {
 		case e.snapKick <- struct{}{}:
 		default:

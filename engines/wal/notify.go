@@ -12,8 +12,7 @@ import (
 type notifier struct {
 	reqs    []notifyReq
 	replies chan []notifyReq // to runReplier
-	spare   chan []notifyReq // slices back from runReplier, for reuse
-	inline  []notifyReq      // the committer's own list (committer goroutine only)
+	spare   chan []notifyReq // slices back from runReplier and the committer, for reuse
 }
 
 // longReplies is the number of waiters from which the committer writes a batch's replies itself before it
@@ -50,21 +49,10 @@ func (e *Engine) notifyDurable() {
 		return
 	}
 	durable := e.durable.Load()
-	n := 0
-	for _, r := range e.notes.reqs {
-		if r.lsn <= durable {
-			n++
-		}
-	}
 	var ready []notifyReq
-	inline := n >= longReplies
-	if inline {
-		ready = e.notes.inline[:0]
-	} else {
-		select {
-		case ready = <-e.notes.spare:
-		default:
-		}
+	select {
+	case ready = <-e.notes.spare:
+	default:
 	}
 	keep := e.notes.reqs[:0]
 	for _, r := range e.notes.reqs {
@@ -78,15 +66,23 @@ func (e *Engine) notifyDurable() {
 	e.notes.reqs = keep
 	e.nmu.Unlock()
 	switch {
-	case inline:
-		for i := range ready {
-			ready[i].d.Durable(nil)
+	case len(ready) >= longReplies:
+		answer(ready)
+		select {
+		case e.notes.spare <- ready[:0]:
+		default:
 		}
-		clear(ready)
-		e.notes.inline = ready[:0]
 	case len(ready) > 0:
 		e.notes.replies <- ready
 	}
+}
+
+// answer tells each waiter of ready that its writes are durable, then clears the list.
+func answer(ready []notifyReq) {
+	for i := range ready {
+		ready[i].d.Durable(nil)
+	}
+	clear(ready)
 }
 
 // notifyFailed tells every waiter that its writes cannot be made durable (err), or that the engine closed.
@@ -107,10 +103,7 @@ func (e *Engine) notifyFailed(err error, closing bool) {
 func (e *Engine) runReplier() {
 	defer e.wg.Done()
 	for ready := range e.notes.replies {
-		for i := range ready {
-			ready[i].d.Durable(nil)
-		}
-		clear(ready)
+		answer(ready)
 		select {
 		case e.notes.spare <- ready[:0]:
 		default:

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -259,7 +258,7 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 			}
 			run.cow, run.cowN = run.cow[:0], 0
 			pause = max(pause, time.Since(t0))
-			ks.Mu.Unlock()
+			ks.YieldLock()
 			if view != nil {
 				// In the tier's key order, so the view reads forward instead of seeking anew per key; the
 				// walk goes by rank too, so successive slices read successive parts of the tier.
@@ -279,8 +278,6 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 				view.Close()
 				cold = cold[:0]
 			}
-			// Let the writers that queued on the lock during the slice run before the next one.
-			runtime.Gosched()
 			if err == nil && len(raw) >= snapChunkSize {
 				err = w.chunk(raw, rawN)
 				raw, rawN = raw[:0], 0

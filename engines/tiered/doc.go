@@ -62,5 +62,7 @@
 //
 // Unless GOMEMLIMIT is set, the engine sets the Go memory limit to what the heap needs outside hot values
 // (measured after each collection) plus 1.3x the budget, so the garbage collector, not the default 2x heap
-// growth, bounds the process's memory.
+// growth, bounds the process's memory. The limit is never set below what the collector cannot give back
+// (live objects, the holes demoted values leave in partly used spans, stacks, runtime metadata) plus a
+// quarter of the budget: under that floor the collector would run back to back and free nothing.
 package tiered

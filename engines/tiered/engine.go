@@ -39,8 +39,9 @@ const (
 const (
 	defaultMinValue = 64
 	victimSamples   = 16                      // keys sampled per victim (sampled LRU)
-	sliceVictims    = 128                     // victims serialized per hold of the keyspace lock
-	sliceInstall    = 512                     // victims turned cold per hold of the keyspace lock
+	sliceVictims    = 128                     // victims chosen per hold of the keyspace lock, at most
+	sliceInstall    = 512                     // victims turned cold per hold of the keyspace lock, at most
+	sliceTime       = 100 * time.Microsecond  // a hold of the keyspace lock ends after this long
 	maxBatchBytes   = 2 << 20                 // a demotion batch's size
 	batchBuffer     = maxBatchBytes + 256<<10 // the demotion batch's buffer: a full batch and one more value
 	lowWater        = 97                      // demotion stops at this percent of the budget
@@ -715,6 +716,9 @@ func (e *Engine) demoteRound() {
 		e.drainDeletes(b)
 		found := 0
 		for i := 0; i < sliceVictims && freed < need; i++ {
+			if i&7 == 7 && time.Since(t0) > sliceTime {
+				break
+			}
 			db, o := e.pickVictim()
 			if o == nil {
 				break
@@ -763,10 +767,15 @@ func (e *Engine) demoteRound() {
 	e.diskFull.Store(false)
 	var written int64
 	// Install in slices too; the batch stays in flight (writes keep invalidating victims) until the last.
-	for start := 0; start == 0 || start < len(victims); start += sliceInstall {
+	for start := 0; start == 0 || start < len(victims); {
 		ks.Mu.Lock()
 		t0 := time.Now()
-		for _, v := range victims[start:min(start+sliceInstall, len(victims))] {
+		end := min(start+sliceInstall, len(victims))
+		for i, v := range victims[start:end] {
+			if i&15 == 15 && time.Since(t0) > sliceTime {
+				end = start + i
+				break
+			}
 			written += int64(v.n)
 			o := v.o
 			delete(e.selected, o)
@@ -780,12 +789,16 @@ func (e *Engine) demoteRound() {
 			e.tier.Add(int64(o.TierSize))
 			e.makeCold(o, v.db.Tag)
 		}
-		if start+sliceInstall >= len(victims) {
+		start = end
+		if start >= len(victims) {
 			e.inflight = false
 			clear(e.invalidated)
 		}
 		e.noteHold(time.Since(t0))
 		ks.YieldLock()
+		if start == 0 {
+			break // no victims: the loop ran once to end the batch's flight
+		}
 	}
 	e.stats.writtenBytes.Add(written)
 	e.signalRelief()
@@ -838,7 +851,9 @@ func (e *Engine) drainDeletes(b *pebble.Batch) {
 }
 
 // pickVictim samples hot objects and returns the least recently used one worth moving (keyspace lock
-// held), or nil when sampling finds none.
+// held), or nil when sampling finds none. Sampling is random memory access, the demoter's main cost under
+// the lock: a sample is checked against the victims already selected (a map lookup) only when it would be
+// the best so far.
 func (e *Engine) pickVictim() (*keyspace.DB, *keyspace.Object) {
 	var best hotEntry
 	n := len(e.hotList)
@@ -848,15 +863,16 @@ func (e *Engine) pickVictim() (*keyspace.DB, *keyspace.Object) {
 	rng := e.ks.Rand()
 	for i := 0; i < victimSamples; i++ {
 		h := e.hotList[rng.IntN(n)]
+		if best.o != nil && h.o.LRU >= best.o.LRU {
+			continue
+		}
 		if h.o.Cold || h.o.TierSize < e.minValue || h.db.Detached() {
 			continue
 		}
 		if _, taken := e.selected[h.o]; taken {
 			continue
 		}
-		if best.o == nil || h.o.LRU < best.o.LRU {
-			best = h
-		}
+		best = h
 	}
 	return best.db, best.o
 }

@@ -91,6 +91,11 @@ type Engine struct {
 	ranges      []uint32                          // database tags whose whole range to delete (flushes)
 
 	batch *pebble.Batch // the demoter's, reused every round
+	// The demoter's buffers, reused every round: the victims, a value's serialized form, a Pebble key.
+	victims []victim
+	scratch []byte
+	kbuf    []byte
+	thawKey []byte // Pebble key buffer of thaw (keyspace lock held)
 
 	kick   chan struct{}
 	relief atomic.Pointer[chan struct{}] // closed and replaced after every demotion round
@@ -305,11 +310,14 @@ func (e *Engine) fail(err error) {
 // puts the tier in the order a snapshot's keyspace walk meets the keys, so the snapshot reads the tier
 // forward, each block once, instead of seeking across all of it for every slice of the walk.
 func pkey(tag, rank uint32, key string) []byte {
-	b := make([]byte, 8+len(key))
-	binary.BigEndian.PutUint32(b, tag)
-	binary.BigEndian.PutUint32(b[4:], rank)
-	copy(b[8:], key)
-	return b
+	return appendPkey(make([]byte, 0, 8+len(key)), tag, rank, key)
+}
+
+// appendPkey appends a cold value's Pebble key (see pkey) to dst.
+func appendPkey(dst []byte, tag, rank uint32, key string) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, tag)
+	dst = binary.BigEndian.AppendUint32(dst, rank)
+	return append(dst, key...)
 }
 
 // A cold object carries no allocation of its own: its handle (Object.ColdHandle) is the tag of the database
@@ -320,7 +328,7 @@ func pkey(tag, rank uint32, key string) []byte {
 // DUMP during a full resync).
 func (e *Engine) readCold(_ *keyspace.DB, o *keyspace.Object, dst []byte) ([]byte, error) {
 	tag, _ := o.ColdHandle()
-	v, err := e.read(tag, o.ScanRank(), o.Key())
+	v, err := e.read(pkey(tag, o.ScanRank(), o.Key()), o.Key())
 	if err != nil {
 		return dst, err
 	}
@@ -376,9 +384,10 @@ func (v *pebbleView) Close() {
 	v.s.Close()
 }
 
-// read fetches a cold value from Pebble.
-func (e *Engine) read(tag, rank uint32, key string) ([]byte, error) {
-	v, closer, err := e.db.Get(pkey(tag, rank, key))
+// read fetches the cold value of key from Pebble, whose Pebble key is k (pkey; the caller may reuse k once
+// read returns).
+func (e *Engine) read(k []byte, key string) ([]byte, error) {
+	v, closer, err := e.db.Get(k)
 	if err != nil {
 		return nil, fmt.Errorf("tiered: read %q: %w", key, err)
 	}
@@ -503,7 +512,8 @@ func (e *Engine) thaw(db *keyspace.DB, o *keyspace.Object) error {
 	tag, _ := o.ColdHandle()
 	e.stats.misses.Add(1)
 	e.stats.syncReads.Add(1)
-	v, err := e.read(tag, o.ScanRank(), o.Key())
+	e.thawKey = appendPkey(e.thawKey[:0], tag, o.ScanRank(), o.Key())
+	v, err := e.read(e.thawKey, o.Key())
 	if err == nil {
 		err = e.install(db, o, v)
 	}
@@ -529,6 +539,7 @@ type prep struct {
 	wait bool // RAM is over the hard watermark: wait for the demoter first
 	reqs []thawReq
 	buf  [4]thawReq
+	key  []byte // Run's Pebble key buffer
 }
 
 var prepPool = sync.Pool{New: func() any { return new(prep) }}
@@ -588,7 +599,8 @@ func (p *prep) Run() {
 	for i := range p.reqs {
 		q := &p.reqs[i]
 		// An error may only mean the handle was dropped (and its entry deleted) since: judged in Finish.
-		q.v, q.err = p.e.read(q.tag, q.rank, q.key)
+		p.key = appendPkey(p.key[:0], q.tag, q.rank, q.key)
+		q.v, q.err = p.e.read(p.key, q.key)
 	}
 }
 
@@ -701,13 +713,18 @@ func (e *Engine) demoteRound() {
 	e.drainDeletes(b)
 	need := e.hot.Load() - e.budget*lowWater/100
 	demote := e.hot.Load() > e.budget && !e.tierFull()
-	var victims []victim
+	victims := e.victims[:0]
 	if demote {
 		e.inflight = true
 	}
 	ks.Mu.Unlock()
 	var freed int64
-	var scratch []byte
+	scratch, kbuf := e.scratch[:0], e.kbuf[:0]
+	defer func() {
+		// Kept for the next round, without the pointers to this round's victims.
+		clear(victims)
+		e.victims, e.scratch, e.kbuf = victims[:0], scratch[:0], kbuf[:0]
+	}()
 	for demote && freed < need && b.Len() < maxBatchBytes {
 		ks.Mu.Lock()
 		t0 := time.Now()
@@ -733,7 +750,8 @@ func (e *Engine) demoteRound() {
 			}
 			e.selected[o] = struct{}{}
 			scratch = keyspace.MarshalValue(scratch[:0], o)
-			b.Set(pkey(db.Tag, o.ScanRank(), o.Key()), scratch, nil)
+			kbuf = appendPkey(kbuf[:0], db.Tag, o.ScanRank(), o.Key())
+			b.Set(kbuf, scratch, nil) // the batch copies both
 			victims = append(victims, victim{db: db, o: o, n: len(scratch)})
 			freed += int64(o.TierSize)
 		}
@@ -962,6 +980,9 @@ func (e *Engine) Stats() []engines.Stat {
 	}
 	add("tier_full", full)
 	add("tier_longest_lock_slice_us", e.stats.longestHoldUS.Load())
+	e.memMu.Lock()
+	add("tier_go_memory_limit_bytes", e.memLim) // 0 until set (or when GOMEMLIMIT is)
+	e.memMu.Unlock()
 	return out
 }
 

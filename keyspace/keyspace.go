@@ -118,6 +118,31 @@ func (ks *Keyspace) YieldLock() {
 	runtime.Gosched()
 }
 
+// Slice is a background job's hold of Mu (a snapshot's walk, a tiering engine's demotion): the job works
+// while Over is false, then ends the hold with Yield, so no client waits for the lock much longer than the
+// slice's limit.
+type Slice struct {
+	ks    *Keyspace
+	start time.Time
+	limit time.Duration
+}
+
+// LockSlice locks Mu for a slice of about limit.
+func (ks *Keyspace) LockSlice(limit time.Duration) Slice {
+	ks.Mu.Lock()
+	return Slice{ks: ks, start: time.Now(), limit: limit}
+}
+
+// Over reports whether the slice has held Mu for its limit.
+func (s *Slice) Over() bool { return time.Since(s.start) > s.limit }
+
+// Yield ends the slice (YieldLock) and returns how long it held Mu.
+func (s *Slice) Yield() time.Duration {
+	d := time.Since(s.start)
+	s.ks.YieldLock()
+	return d
+}
+
 // Rand returns the keyspace's random source; use it with Mu held.
 func (ks *Keyspace) Rand() *rand.Rand { return ks.rng }
 

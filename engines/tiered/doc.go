@@ -13,9 +13,9 @@
 //
 // A demoter goroutine keeps the hot bytes under the budget. When they pass it, it picks victims by sampled
 // LRU (16 random keys per victim, the least recently used hot value of at least tier-min-value bytes
-// wins), serializes them under the keyspace lock in short slices (each hold ends after 100 µs), writes them to Pebble in one batch
-// without the lock, then takes the lock again and turns into cold handles only the victims nobody wrote
-// to meanwhile (a write during the batch invalidates its victim; its stale copy is deleted). Pebble is
+// wins), serializes them under the keyspace lock in slices of 100 µs (keyspace.Slice), writes them to
+// Pebble in one batch without the lock, then takes the lock again, in slices too, and turns into cold
+// handles only the victims nobody wrote to meanwhile (a write during the batch invalidates its victim; its stale copy is deleted). Pebble is
 // written by this goroutine only, in queue order, which is what makes the reclaim of DEL, overwrite,
 // expiry, eviction, FLUSHDB and promotion (each queues a delete) safe against a later demotion of the same
 // key.

@@ -39,9 +39,7 @@ const (
 const (
 	defaultMinValue = 64
 	victimSamples   = 16                      // keys sampled per victim (sampled LRU)
-	sliceVictims    = 128                     // victims chosen per hold of the keyspace lock, at most
-	sliceInstall    = 512                     // victims turned cold per hold of the keyspace lock, at most
-	sliceTime       = 100 * time.Microsecond  // a hold of the keyspace lock ends after this long
+	sliceTime       = 100 * time.Microsecond  // the demoter's holds of the keyspace lock (keyspace.Slice)
 	maxBatchBytes   = 2 << 20                 // a demotion batch's size
 	batchBuffer     = maxBatchBytes + 256<<10 // the demotion batch's buffer: a full batch and one more value
 	lowWater        = 97                      // demotion stops at this percent of the budget
@@ -91,19 +89,16 @@ type Engine struct {
 	ranges      []uint32                          // database tags whose whole range to delete (flushes)
 
 	batch *pebble.Batch // the demoter's, reused every round
-	// The demoter's buffers, reused every round: the victims, a value's serialized form, a Pebble key.
+	// The demoter's buffers, reused every round: the victims, and a victim's Pebble key and value.
 	victims []victim
 	scratch []byte
-	kbuf    []byte
-	thawKey []byte // Pebble key buffer of thaw (keyspace lock held)
 
 	kick   chan struct{}
 	relief atomic.Pointer[chan struct{}] // closed and replaced after every demotion round
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	closed atomic.Bool
-	memMu  sync.Mutex // guards memLimit
-	memLim int64
+	memLim atomic.Int64 // the Go memory limit tuneMemoryLimit set (0: none)
 }
 
 var (
@@ -512,8 +507,7 @@ func (e *Engine) thaw(db *keyspace.DB, o *keyspace.Object) error {
 	tag, _ := o.ColdHandle()
 	e.stats.misses.Add(1)
 	e.stats.syncReads.Add(1)
-	e.thawKey = appendPkey(e.thawKey[:0], tag, o.ScanRank(), o.Key())
-	v, err := e.read(e.thawKey, o.Key())
+	v, err := e.read(pkey(tag, o.ScanRank(), o.Key()), o.Key())
 	if err == nil {
 		err = e.install(db, o, v)
 	}
@@ -719,28 +713,23 @@ func (e *Engine) demoteRound() {
 	}
 	ks.Mu.Unlock()
 	var freed int64
-	scratch, kbuf := e.scratch[:0], e.kbuf[:0]
+	scratch := e.scratch
 	defer func() {
 		// Kept for the next round, without the pointers to this round's victims.
 		clear(victims)
-		e.victims, e.scratch, e.kbuf = victims[:0], scratch[:0], kbuf[:0]
+		e.victims, e.scratch = victims[:0], scratch
 	}()
 	for demote && freed < need && b.Len() < maxBatchBytes {
-		ks.Mu.Lock()
-		t0 := time.Now()
+		s := ks.LockSlice(sliceTime)
 		// Deletions queued since the last slice (a promotion, say) must land before any Set this slice adds
 		// for the same key, or they would delete the value just demoted.
 		e.drainDeletes(b)
 		found := 0
-		for i := 0; i < sliceVictims && freed < need; i++ {
-			if i&7 == 7 && time.Since(t0) > sliceTime {
-				break
-			}
+		for ; freed < need && (found == 0 || !s.Over()); found++ {
 			db, o := e.pickVictim()
 			if o == nil {
 				break
 			}
-			found++
 			if o.TierTag != 0 {
 				// Read back and not modified since: the tier still holds the value.
 				e.makeCold(o, o.TierTag)
@@ -749,14 +738,14 @@ func (e *Engine) demoteRound() {
 				continue
 			}
 			e.selected[o] = struct{}{}
-			scratch = keyspace.MarshalValue(scratch[:0], o)
-			kbuf = appendPkey(kbuf[:0], db.Tag, o.ScanRank(), o.Key())
-			b.Set(kbuf, scratch, nil) // the batch copies both
-			victims = append(victims, victim{db: db, o: o, n: len(scratch)})
+			scratch = appendPkey(scratch[:0], db.Tag, o.ScanRank(), o.Key())
+			k := len(scratch)
+			scratch = keyspace.MarshalValue(scratch, o)
+			b.Set(scratch[:k], scratch[k:], nil) // the batch copies both
+			victims = append(victims, victim{db: db, o: o, n: len(scratch) - k})
 			freed += int64(o.TierSize)
 		}
-		e.noteHold(time.Since(t0))
-		ks.YieldLock()
+		e.noteHold(s.Yield())
 		if found == 0 {
 			break
 		}
@@ -785,15 +774,10 @@ func (e *Engine) demoteRound() {
 	e.diskFull.Store(false)
 	var written int64
 	// Install in slices too; the batch stays in flight (writes keep invalidating victims) until the last.
-	for start := 0; start == 0 || start < len(victims); {
-		ks.Mu.Lock()
-		t0 := time.Now()
-		end := min(start+sliceInstall, len(victims))
-		for i, v := range victims[start:end] {
-			if i&15 == 15 && time.Since(t0) > sliceTime {
-				end = start + i
-				break
-			}
+	for next := 0; ; {
+		s := ks.LockSlice(sliceTime)
+		for first := next; next < len(victims) && (next == first || !s.Over()); next++ {
+			v := victims[next]
 			written += int64(v.n)
 			o := v.o
 			delete(e.selected, o)
@@ -807,15 +791,14 @@ func (e *Engine) demoteRound() {
 			e.tier.Add(int64(o.TierSize))
 			e.makeCold(o, v.db.Tag)
 		}
-		start = end
-		if start >= len(victims) {
+		last := next == len(victims)
+		if last {
 			e.inflight = false
 			clear(e.invalidated)
 		}
-		e.noteHold(time.Since(t0))
-		ks.YieldLock()
-		if start == 0 {
-			break // no victims: the loop ran once to end the batch's flight
+		e.noteHold(s.Yield())
+		if last {
+			break
 		}
 	}
 	e.stats.writtenBytes.Add(written)
@@ -897,7 +880,7 @@ func (e *Engine) pickVictim() (*keyspace.DB, *keyspace.Object) {
 
 // tuneMemoryLimit sets the Go memory limit to the heap outside hot values plus 1.3x the budget (see the
 // package doc), unless the operator set GOMEMLIMIT, and never lower than what the collector cannot give
-// back plus room to allocate in.
+// back plus room to allocate in. Called by the demoter goroutine only.
 //
 // That floor is what the process maps minus what a collection or the scavenger can return: live objects,
 // the free slots of partly used spans (fragmentation: values demoted at random leave holes that only
@@ -928,10 +911,8 @@ func (e *Engine) tuneMemoryLimit() {
 	total, released := int64(s[1].Value.Uint64()), int64(s[2].Value.Uint64())
 	free, objects := int64(s[3].Value.Uint64()), int64(s[4].Value.Uint64())
 	limit := memoryLimit(e.budget, e.hot.Load(), live, total-released-free-max(objects-live, 0))
-	e.memMu.Lock()
-	defer e.memMu.Unlock()
-	if e.memLim == 0 || limit > e.memLim+e.memLim/20 || limit < e.memLim-e.memLim/20 {
-		e.memLim = limit
+	if cur := e.memLim.Load(); cur == 0 || limit > cur+cur/20 || limit < cur-cur/20 {
+		e.memLim.Store(limit)
 		debug.SetMemoryLimit(limit)
 	}
 }
@@ -980,9 +961,7 @@ func (e *Engine) Stats() []engines.Stat {
 	}
 	add("tier_full", full)
 	add("tier_longest_lock_slice_us", e.stats.longestHoldUS.Load())
-	e.memMu.Lock()
-	add("tier_go_memory_limit_bytes", e.memLim) // 0 until set (or when GOMEMLIMIT is)
-	e.memMu.Unlock()
+	add("tier_go_memory_limit_bytes", e.memLim.Load()) // 0 until set (or when GOMEMLIMIT is)
 	return out
 }
 

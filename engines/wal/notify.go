@@ -67,22 +67,22 @@ func (e *Engine) notifyDurable() {
 	e.nmu.Unlock()
 	switch {
 	case len(ready) >= longReplies:
-		answer(ready)
-		select {
-		case e.notes.spare <- ready[:0]:
-		default:
-		}
+		e.answer(ready)
 	case len(ready) > 0:
 		e.notes.replies <- ready
 	}
 }
 
-// answer tells each waiter of ready that its writes are durable, then clears the list.
-func answer(ready []notifyReq) {
+// answer tells each waiter of ready that its writes are durable, then gives the list back for reuse.
+func (e *Engine) answer(ready []notifyReq) {
 	for i := range ready {
 		ready[i].d.Durable(nil)
 	}
 	clear(ready)
+	select {
+	case e.notes.spare <- ready[:0]:
+	default:
+	}
 }
 
 // notifyFailed tells every waiter that its writes cannot be made durable (err), or that the engine closed.
@@ -103,10 +103,6 @@ func (e *Engine) notifyFailed(err error, closing bool) {
 func (e *Engine) runReplier() {
 	defer e.wg.Done()
 	for ready := range e.notes.replies {
-		answer(ready)
-		select {
-		case e.notes.spare <- ready[:0]:
-		default:
-		}
+		e.answer(ready)
 	}
 }

@@ -216,8 +216,7 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 	for i, db := range run.dbs {
 		cursor := uint64(0)
 		for {
-			ks.Mu.Lock()
-			t0 := time.Now()
+			s := ks.LockSlice(sliceTime)
 			for n := 0; n < sliceObjects; {
 				cursor = db.Scan(cursor, func(key string, o *keyspace.Object) {
 					n++
@@ -238,7 +237,7 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 						rawN++
 					}
 				})
-				if cursor == 0 || time.Since(t0) > sliceTime {
+				if cursor == 0 || s.Over() {
 					break
 				}
 			}
@@ -257,8 +256,7 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 				rawN += run.cowN
 			}
 			run.cow, run.cowN = run.cow[:0], 0
-			pause = max(pause, time.Since(t0))
-			ks.YieldLock()
+			pause = max(pause, s.Yield())
 			if view != nil {
 				// In the tier's key order, so the view reads forward instead of seeking anew per key; the
 				// walk goes by rank too, so successive slices read successive parts of the tier.

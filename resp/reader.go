@@ -157,6 +157,23 @@ func (r *Reader) fill() error {
 	if r.err != nil {
 		return r.err
 	}
+	n, err := r.rd.Read(r.Space())
+	r.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	r.err = err
+	return err
+}
+
+// Space returns the buffer space the next read should fill (never empty), compacting or growing the
+// buffer first as ReadCommand does. A caller that reads the connection itself (an event loop reading a
+// non-blocking socket) reads into it and reports the bytes with Advance; its errors are its own to handle,
+// the Reader keeps none.
+func (r *Reader) Space() []byte {
 	if r.r == r.w {
 		r.r, r.w = 0, 0
 		if len(r.buf) > shrinkBuf {
@@ -175,17 +192,11 @@ func (r *Reader) fill() error {
 			r.buf = nb
 		}
 	}
-	n, err := r.rd.Read(r.buf[r.w:])
-	r.w += n
-	if n > 0 {
-		return nil
-	}
-	if err == nil {
-		err = io.ErrNoProgress
-	}
-	r.err = err
-	return err
+	return r.buf[r.w:]
 }
+
+// Advance records that n bytes were read into the slice Space returned.
+func (r *Reader) Advance(n int) { r.w += n }
 
 // need ensures that a bulk of size n announced at the current position can be buffered: it grows the
 // buffer ahead for large bulks so a big value is read with few copies (bounded by what was announced).

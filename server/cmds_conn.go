@@ -464,7 +464,7 @@ func (c *conn) kill(caller *conn) {
 		c.closeAfter = true
 		return
 	}
-	c.nc.Close()
+	c.hangup()
 }
 
 func cmdClientHelp(x *keyspace.Ctx) {

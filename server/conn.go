@@ -62,6 +62,7 @@ type conn struct {
 	// ho is the turn's replies handed to the engine to write once durable; spare is the other reply buffer.
 	ho    handover
 	spare []byte
+	lp    connLoop // the event loop's hold of the connection (evloop)
 	keys  [][]byte // the current command's keys for the engine's Plan (reused; the engine keeps none)
 
 	lastActive atomic.Int64 // Unix ms of the last command
@@ -128,134 +129,191 @@ func (c *conn) close() {
 func (c *conn) serve() {
 	defer c.close()
 	s := c.s
-	ks := s.ks
 	preparer, _ := s.base.(engines.Preparer)
 	notifier, _ := s.base.(engines.DurableNotifier)
 	c.initHandover()
+	loop := preparer == nil && notifier != nil && c.ho.raw != nil
 	var args [][]byte // a command read but held back by CLIENT PAUSE, or nil
+	var ran *turn     // a turn the event loop ran and handed back to finish here
 	for {
-		var err error
-		if args == nil {
-			if args, err = c.rd.ReadCommand(); err != nil {
-				c.readFailed(err)
-				return
-			}
-		}
-		var need uint64
-		if s.pause.active.Load() {
-			s.waitUnpaused(s.ctx, args)
-		}
-		hard := s.outbufLimits().normal.hard
-		ks.Mu.Lock()
-		if preparer != nil {
-			if p := c.plan(preparer, args); p != nil {
-				c.prepare(p, args)
-			}
-		}
-		// One clock read per command: each command's end time is the next one's start time. held is when
-		// this hold of the lock began; the hold ends at the last command's end (no extra clock read).
-		now := time.Now()
-		held := now
-		for {
-			var lsn uint64
-			lsn, now = c.exec(args, now)
-			args = nil
-			if lsn > need {
-				need = lsn
-			}
-			if c.closeAfter || c.blocked != nil || c.later != nil || c.takeover != nil {
-				break
-			}
-			if hard > 0 && int64(len(c.w.Buf)) > hard {
-				s.stats.execLockNS.Add(int64(now.Sub(held)))
-				ks.Mu.Unlock()
-				c.closeForOutbuf("normal", int64(len(c.w.Buf)))
-				return
-			}
-			var next [][]byte
-			var ok bool
-			next, ok, err = c.rd.Next()
-			if err != nil || !ok {
-				break
-			}
-			if s.pause.active.Load() && s.pausedFor(next) {
-				args = next // run it once the pause is over
-				break
-			}
-			args = next
-			if preparer != nil {
-				if p := c.plan(preparer, args); p != nil {
-					s.stats.execLockNS.Add(int64(now.Sub(held)))
-					c.prepare(p, args)
-					now = time.Now()
-					held = now
-				}
-			}
-		}
-		blocked := c.blocked // read under the lock: once it is released the client may be served at any time
-		if c.sub != nil && need == 0 && blocked == nil {
-			// A subscriber's replies enter its outbox before the lock is released, so no message published
-			// after a SUBSCRIBE can overtake its confirmation.
-			if !c.flush() {
-				s.stats.execLockNS.Add(int64(now.Sub(held)))
-				ks.Mu.Unlock()
-				return
-			}
-		}
-		s.stats.execLockNS.Add(int64(now.Sub(held)))
-		ks.Mu.Unlock()
-		if blocked != nil {
-			// Write what the pipeline produced before the blocking command, then park.
-			if need > 0 {
-				if werr := s.engine.Wait(s.ctx, need); werr != nil {
-					c.w.Reset()
-					c.w.Error(errNotDurable + werr.Error())
-					c.flush()
+		var t turn
+		if ran != nil {
+			t, ran = *ran, nil
+		} else {
+			if args == nil {
+				var err error
+				if args, err = c.rd.ReadCommand(); err != nil {
+					c.readFailed(err)
 					return
 				}
-				need = 0
 			}
-			if !c.flush() {
-				ks.Mu.Lock()
-				s.unblock(c)
-				ks.Mu.Unlock()
-				return
+			if s.pause.active.Load() {
+				s.waitUnpaused(s.ctx, args)
 			}
-			lsn, ok := c.waitBlocked(blocked)
-			if !ok {
-				return
-			}
-			need = lsn
+			t = c.runTurn(args, preparer)
 		}
-		if need > 0 && notifier != nil && c.canHandOver(blocked, err) && c.handOver(notifier, need) {
-			continue // the engine writes the replies once durable; read the next command now
-		}
-		if need > 0 {
-			if werr := s.engine.Wait(s.ctx, need); werr != nil {
-				// The engine could not make the writes durable: the replies must not claim success.
-				c.w.Reset()
-				c.w.Error(errNotDurable + werr.Error())
-				c.closeAfter = true
-			}
-		}
-		if c.later != nil {
-			f := c.later
-			c.later = nil
-			f(&c.w)
-		}
-		if err != nil {
-			c.protocolError(err)
-			c.flush()
+		args = t.held
+		if t.quit {
 			return
 		}
-		if !c.flush() || c.closeAfter {
+		_, ok := c.endTurn(&t, notifier)
+		if !ok {
 			return
 		}
-		if c.takeover != nil {
-			c.takeover()
-			return
+		if loop && args == nil && c.sub == nil {
+			// The turn is over and nothing complete is left to read (its replies written, or the engine's
+			// to write once durable): the event loop watches the connection until a command comes that it
+			// cannot finish on its own.
+			if l := s.eventLoop(); l != nil {
+				m := l.park(c)
+				ran, args = m.turn, m.args
+			}
 		}
 	}
+}
+
+// turn is what a turn (runTurn) leaves to do once the keyspace lock is released (endTurn).
+type turn struct {
+	need    uint64      // the highest LSN the turn's replies depend on (0: none)
+	blocked *blockState // the blocking command the turn ended with, or nil
+	err     error       // the protocol error that ended the turn, or nil
+	held    [][]byte    // a command read but held back by CLIENT PAUSE, to run first in the next turn
+	quit    bool        // the connection is done: return without writing anything
+}
+
+// plain reports whether the turn needs nothing more than its replies written: no blocked command,
+// deferred reply, pub/sub, replication takeover, close, held command or protocol error.
+func (c *conn) plain(t *turn) bool {
+	return !t.quit && t.blocked == nil && t.err == nil && t.held == nil && c.later == nil &&
+		c.takeover == nil && c.sub == nil && !c.closeAfter
+}
+
+// runTurn executes args and every further command complete in the read buffer under one hold of the
+// keyspace lock (with a Preparer engine, the lock is released while a command's keys are prepared).
+func (c *conn) runTurn(args [][]byte, preparer engines.Preparer) (t turn) {
+	s := c.s
+	ks := s.ks
+	hard := s.outbufLimits().normal.hard
+	ks.Mu.Lock()
+	if preparer != nil {
+		if p := c.plan(preparer, args); p != nil {
+			c.prepare(p, args)
+		}
+	}
+	// One clock read per command: each command's end time is the next one's start time. held is when
+	// this hold of the lock began; the hold ends at the last command's end (no extra clock read).
+	now := time.Now()
+	held := now
+	for {
+		var lsn uint64
+		lsn, now = c.exec(args, now)
+		args = nil
+		if lsn > t.need {
+			t.need = lsn
+		}
+		if c.closeAfter || c.blocked != nil || c.later != nil || c.takeover != nil {
+			break
+		}
+		if hard > 0 && int64(len(c.w.Buf)) > hard {
+			s.stats.execLockNS.Add(int64(now.Sub(held)))
+			ks.Mu.Unlock()
+			c.closeForOutbuf("normal", int64(len(c.w.Buf)))
+			t.quit = true
+			return t
+		}
+		next, ok, err := c.rd.Next()
+		if err != nil || !ok {
+			t.err = err
+			break
+		}
+		if s.pause.active.Load() && s.pausedFor(next) {
+			t.held = next // run it once the pause is over
+			break
+		}
+		args = next
+		if preparer != nil {
+			if p := c.plan(preparer, args); p != nil {
+				s.stats.execLockNS.Add(int64(now.Sub(held)))
+				c.prepare(p, args)
+				now = time.Now()
+				held = now
+			}
+		}
+	}
+	t.blocked = c.blocked // read under the lock: once it is released the client may be served at any time
+	if c.sub != nil && t.need == 0 && t.blocked == nil {
+		// A subscriber's replies enter its outbox before the lock is released, so no message published
+		// after a SUBSCRIBE can overtake its confirmation.
+		if !c.flush() {
+			s.stats.execLockNS.Add(int64(now.Sub(held)))
+			ks.Mu.Unlock()
+			t.quit = true
+			return t
+		}
+	}
+	s.stats.execLockNS.Add(int64(now.Sub(held)))
+	ks.Mu.Unlock()
+	return t
+}
+
+// endTurn does what the turn left to do without the lock: parks a blocked client, waits for the writes
+// to be durable (or hands the replies to the engine: handed), runs a deferred reply, writes the replies
+// and hands the connection to a replication feed. ok is false when the connection is done.
+func (c *conn) endTurn(t *turn, notifier engines.DurableNotifier) (handed, ok bool) {
+	s := c.s
+	need := t.need
+	if t.blocked != nil {
+		// Write what the pipeline produced before the blocking command, then park.
+		if need > 0 {
+			if werr := s.engine.Wait(s.ctx, need); werr != nil {
+				c.w.Reset()
+				c.w.Error(errNotDurable + werr.Error())
+				c.flush()
+				return false, false
+			}
+			need = 0
+		}
+		if !c.flush() {
+			s.ks.Mu.Lock()
+			s.unblock(c)
+			s.ks.Mu.Unlock()
+			return false, false
+		}
+		lsn, ok := c.waitBlocked(t.blocked)
+		if !ok {
+			return false, false
+		}
+		need = lsn
+	}
+	if need > 0 && notifier != nil && c.canHandOver(t.blocked, t.err) && c.handOver(notifier, need) {
+		return true, true // the engine writes the replies once durable; read the next command now
+	}
+	if need > 0 {
+		if werr := s.engine.Wait(s.ctx, need); werr != nil {
+			// The engine could not make the writes durable: the replies must not claim success.
+			c.w.Reset()
+			c.w.Error(errNotDurable + werr.Error())
+			c.closeAfter = true
+		}
+	}
+	if c.later != nil {
+		f := c.later
+		c.later = nil
+		f(&c.w)
+	}
+	if t.err != nil {
+		c.protocolError(t.err)
+		c.flush()
+		return false, false
+	}
+	if !c.flush() || c.closeAfter {
+		return false, false
+	}
+	if c.takeover != nil {
+		c.takeover()
+		return false, false
+	}
+	return false, true
 }
 
 // plan asks the engine, keyspace lock held, what must happen before the command runs (nil: nothing).

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/kvlab/kvlab/engines"
@@ -23,10 +24,20 @@ type handover struct {
 	wbuf  []byte
 	wn    int
 	out   bool          // a handover is outstanding (connection goroutine only)
+	phase atomic.Int32  // where the outstanding handover is: hoWaiting, hoWriting or hoSlow
 	buf   []byte        // the replies handed over
 	err   error         // set by Durable when the writes failed
 	done  chan struct{} // receives once buf is written (or the failure handled)
 }
+
+// The phases of a handover (handover.phase): its writes are not durable yet (hoWaiting); the engine's
+// notifier is writing the replies, with a non-blocking call, and signals done right after (hoWriting);
+// what the socket did not take is being written by a goroutine of its own, at the peer's pace (hoSlow).
+const (
+	hoWaiting int32 = iota
+	hoWriting
+	hoSlow
+)
 
 // initHandover enables handovers on a plain TCP connection.
 func (c *conn) initHandover() {
@@ -63,6 +74,7 @@ func (c *conn) handOver(n engines.DurableNotifier, need uint64) bool {
 		c.w.Buf = make([]byte, 0, 4096)
 	}
 	c.ho.out = true
+	c.ho.phase.Store(hoWaiting)
 	if n.NotifyDurable(need, c) {
 		return true
 	}
@@ -93,21 +105,23 @@ func (c *conn) settleHandover() bool {
 // own. On failure it sends the error instead of the replies and closes the connection, as the connection's
 // goroutine would.
 func (c *conn) Durable(err error) {
+	c.ho.phase.Store(hoWriting)
 	if err != nil {
 		c.ho.err = err
 		c.tryWrite([]byte("-" + errNotDurable + err.Error() + "\r\n"))
-		c.nc.Close()
+		c.hangup()
 		c.ho.done <- struct{}{}
 		return
 	}
 	n := c.tryWrite(c.ho.buf)
 	if n < len(c.ho.buf) {
+		c.ho.phase.Store(hoSlow)
 		go func(rest []byte) {
 			m, werr := c.nc.Write(rest)
 			c.s.stats.netOutput.Add(int64(m))
 			if werr != nil {
 				c.ho.err = werr
-				c.nc.Close()
+				c.hangup()
 			}
 			c.ho.done <- struct{}{}
 		}(c.ho.buf[n:])

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -301,6 +302,15 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 				w(st.Name, st.Value)
 			}
 		}
+		// The event loop (durable engines on Linux): the connections it watches now, the turns it ran,
+		// and how often it gave a connection back to its goroutine.
+		clients := 0
+		if l := s.loop.Load(); l != nil {
+			clients = l.clients()
+		}
+		w("event_loop_clients", strconv.Itoa(clients))
+		w("event_loop_turns", strconv.FormatInt(s.stats.loopTurns.Load(), 10))
+		w("event_loop_handbacks", strconv.FormatInt(s.stats.loopHandbacks.Load(), 10))
 	}
 }
 

@@ -115,5 +115,5 @@ func (c *conn) closeForOutbuf(class string, pending int64) {
 	c.s.stats.outbufDisconnects.Add(1)
 	c.s.Logf("client id=%d addr=%s closed for overcoming of output buffer limits (%s, %d bytes pending)", c.id, c.nc.RemoteAddr(), class, pending)
 	c.killed.Store(true)
-	c.nc.Close()
+	c.hangup()
 }

@@ -62,6 +62,9 @@ type Config struct {
 	ClientTLS *tls.Config
 	// Replication configures replication (following a primary, the backlog).
 	Replication ReplicationConfig
+	// NoEventLoop keeps every connection on its own goroutine. By default (on Linux) the plain TCP
+	// connections of a durable engine are served between commands by one event loop (evloop).
+	NoEventLoop bool
 	// Extra holds settings owned by optional features (ACL file, requirepass, cluster, ...), by name.
 	Extra map[string]string
 }
@@ -84,6 +87,11 @@ type Server struct {
 	wg      sync.WaitGroup
 	closing atomic.Bool
 	closed  chan struct{}
+
+	// loop serves the durable engine's plain TCP connections between commands (evloop); set once by
+	// eventLoop, nil when disabled or unavailable.
+	loop     atomic.Pointer[evloop]
+	loopOnce sync.Once
 
 	// mu guards clients and nextID.
 	mu      sync.Mutex
@@ -143,6 +151,10 @@ type serverStats struct {
 	// serialized path every command goes through (INFO cpu kvlab_exec_lock_held_sec). It is added to once
 	// per hold of the lock, from clock reads command execution makes anyway.
 	execLockNS atomic.Int64
+	// loopTurns counts the turns the event loop ran; loopHandbacks the connections it gave back to their
+	// goroutines (INFO kvlab event_loop_*).
+	loopTurns     atomic.Int64
+	loopHandbacks atomic.Int64
 }
 
 // New opens the engine and prepares a server; call Start to listen.
@@ -330,11 +342,15 @@ func (s *Server) Close() error {
 	}
 	s.mu.Lock()
 	for _, c := range s.clients {
-		c.nc.Close()
+		c.hangup()
 	}
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+	s.loopOnce.Do(func() {}) // no loop starts from now on
+	if l := s.loop.Load(); l != nil {
+		l.close()
+	}
 	for _, h := range closeHooks {
 		h(s)
 	}

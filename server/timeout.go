@@ -26,6 +26,6 @@ func (s *Server) closeIdleClients() {
 	for _, c := range idle {
 		s.Logf("client id=%d addr=%s closed after %ds idle (timeout)", c.id, c.nc.RemoteAddr(), sec)
 		c.killed.Store(true)
-		c.nc.Close()
+		c.hangup()
 	}
 }

@@ -33,6 +33,7 @@ func serveFlags() []cli.Flag {
 		&cli.Int64Flag{Name: "max-multibulk-len", Value: 1024 * 1024, Usage: "most arguments in one request"},
 		&cli.StringSliceFlag{Name: "engine-opt", Usage: "engine option as key=value (repeatable)"},
 		&cli.IntFlag{Name: "io-threads", Value: 1, Usage: "OS threads running Go code (GOMAXPROCS), like Redis's io-threads (default 1: commands run under one lock, so more threads only add parallel socket I/O; raise it on machines with spare cores)"},
+		&cli.BoolFlag{Name: "event-loop", Value: true, Usage: "wal/tiered without a preparation step (wal): serve plain TCP clients between commands from one epoll event loop, as Redis does, instead of waking a goroutine per command (Linux; --event-loop=false to compare)"},
 		&cli.StringFlag{Name: "pprof-addr", Usage: "serve Go profiling endpoints (net/http/pprof) on this address, e.g. 127.0.0.1:6060"},
 	}
 }
@@ -43,6 +44,7 @@ func serverConfig(c *cli.Context) (server.Config, error) {
 		Addr: c.String("addr"), Engine: c.String("engine"), Dir: c.String("dir"),
 		MaxClients: c.Int("maxclients"), MaxMemoryPolicy: c.String("maxmemory-policy"),
 		KvlabVersion: version, EngineOptions: map[string]string{},
+		NoEventLoop: !c.Bool("event-loop"),
 	}
 	var err error
 	if cfg.MaxMemory, err = units.ParseBytes(c.String("maxmemory")); err != nil {

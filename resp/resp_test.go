@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -124,6 +126,45 @@ func TestNextDoesNotRead(t *testing.T) {
 	}
 	if _, ok, err := r.Next(); ok || err != nil {
 		t.Fatalf("Next on an incomplete command = %v, %v", ok, err)
+	}
+}
+
+// TestSpaceAdvance: a caller that reads the connection itself (Space, Advance, Next) gets the commands
+// ReadCommand would, whatever the size of its reads, including a big bulk that makes the buffer grow.
+func TestSpaceAdvance(t *testing.T) {
+	big := strings.Repeat("v", 100<<10)
+	in := "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + strconv.Itoa(len(big)) + "\r\n" + big + "\r\n" +
+		"*1\r\n$4\r\nPING\r\nGET k\r\n"
+	want := [][]string{{"SET", "k", big}, {"PING"}, {"GET", "k"}}
+	for _, chunk := range []int{1, 7, 4096, len(in)} {
+		r := NewReader(strings.NewReader(""), Limits{})
+		var got [][]string
+		for off := 0; off < len(in); {
+			sp := r.Space()
+			if len(sp) == 0 {
+				t.Fatalf("chunk %d: Space is empty at offset %d", chunk, off)
+			}
+			n := copy(sp[:min(len(sp), chunk)], in[off:])
+			r.Advance(n)
+			off += n
+			for {
+				args, ok, err := r.Next()
+				if err != nil {
+					t.Fatalf("chunk %d: %v", chunk, err)
+				}
+				if !ok {
+					break
+				}
+				var cmd []string
+				for _, a := range args {
+					cmd = append(cmd, string(a))
+				}
+				got = append(got, cmd)
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("chunk %d: got %d commands, want %d (%.40q)", chunk, len(got), len(want), got)
+		}
 	}
 }
 

@@ -66,6 +66,11 @@ for p in sorted({p for _, p in d}):
     print("%3d %12.0f %12.0f %12.0f %8.2fx %8.2fx %8.3fms %8.3fms %8.3fms %12.2fx" % (p, med("redis", p, 0), med("wal", p, 0),
           med("memory", p, 0), ratio("wal", "redis", p, 0), ratio("wal", "memory", p, 0), med("redis", p, 1), med("wal", p, 1),
           med("memory", p, 1), ratio("wal", "redis", p, 1)))
+for p in sorted({p for _, p in d}):
+    rs = [r for r in d[("wal", p)] if r in d[("redis", p)]]
+    won = sum(d[("wal", p)][r][0] >= d[("redis", p)][r][0] for r in rs)
+    tail = sum(d[("wal", p)][r][1] <= d[("redis", p)][r][1] for r in rs)
+    print("-P %d: kvlab wal had at least Redis's ops/s in %d of %d rounds, a p99 no worse in %d of %d" % (p, won, len(rs), tail, len(rs)))
 PY
 echo "(medians of $ROUNDS rounds; wal/redis and wal/mem are medians of the per-round ratios)"
 echo

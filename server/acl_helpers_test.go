@@ -19,19 +19,7 @@ import (
 // secStart starts a memory-engine server on a loopback port with access-control settings.
 func secStart(t testing.TB, extra map[string]string, mod ...func(*server.Config)) *server.Server {
 	t.Helper()
-	cfg := server.Config{Addr: "127.0.0.1:0", Engine: "memory", Log: logWriter{t}, Extra: extra}
-	for _, m := range mod {
-		m(&cfg)
-	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
+	return startConfig(t, server.Config{Addr: "127.0.0.1:0", Engine: "memory", Log: logWriter{t}, Extra: extra}, mod...)
 }
 
 // secClient is a go-redis client for one user (empty user: no AUTH), over TLS when tc is set.

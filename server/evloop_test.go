@@ -21,20 +21,8 @@ import (
 // commands.
 func startWal(t testing.TB, mod ...func(*server.Config)) *server.Server {
 	t.Helper()
-	cfg := server.Config{Addr: "127.0.0.1:0", Engine: "wal", Dir: t.TempDir(), Log: logWriter{t},
-		EngineOptions: map[string]string{"snapshot-every-bytes": "0"}}
-	for _, m := range mod {
-		m(&cfg)
-	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
+	return startConfig(t, server.Config{Addr: "127.0.0.1:0", Engine: "wal", Dir: t.TempDir(), Log: logWriter{t},
+		EngineOptions: map[string]string{"snapshot-every-bytes": "0"}}, mod...)
 }
 
 // loopInfo returns INFO kvlab's event_loop_* fields.

@@ -18,7 +18,16 @@ import (
 
 func start(t testing.TB) *server.Server {
 	t.Helper()
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Engine: "memory", Log: logWriter{t}})
+	return startConfig(t, server.Config{Addr: "127.0.0.1:0", Engine: "memory", Log: logWriter{t}})
+}
+
+// startConfig starts a server with cfg, each mod applied to it first, and stops it when the test ends.
+func startConfig(t testing.TB, cfg server.Config, mod ...func(*server.Config)) *server.Server {
+	t.Helper()
+	for _, m := range mod {
+		m(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

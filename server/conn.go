@@ -160,10 +160,11 @@ func (c *conn) serve() {
 		if !ok {
 			return
 		}
-		if loop && args == nil && c.sub == nil {
+		if loop && args == nil && c.sub == nil && t.n == 1 {
 			// The turn is over and nothing complete is left to read (its replies written, or the engine's
 			// to write once durable): the event loop watches the connection until a command comes that it
-			// cannot finish on its own.
+			// cannot finish on its own. Only a client that sends one command at a time: reading and parsing
+			// a pipeline is worth doing in parallel with the loop (see evloop).
 			if l := s.eventLoop(); l != nil {
 				m := l.park(c)
 				ran, args = m.turn, m.args
@@ -179,6 +180,7 @@ type turn struct {
 	err     error       // the protocol error that ended the turn, or nil
 	held    [][]byte    // a command read but held back by CLIENT PAUSE, to run first in the next turn
 	quit    bool        // the connection is done: return without writing anything
+	n       int         // the commands the turn ran
 }
 
 // plain reports whether the turn needs nothing more than its replies written: no blocked command,
@@ -207,6 +209,7 @@ func (c *conn) runTurn(args [][]byte, preparer engines.Preparer) (t turn) {
 	for {
 		var lsn uint64
 		lsn, now = c.exec(args, now)
+		t.n++
 		args = nil
 		if lsn > t.need {
 			t.need = lsn

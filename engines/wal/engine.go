@@ -65,6 +65,9 @@ type Engine struct {
 	nmu     sync.Mutex
 	notes   notifier
 	nclosed bool
+	// splitReplies: a large batch's replies are written half by the committer, half by the replier
+	// (longReplies); set when Go runs on two processors or more.
+	splitReplies bool
 
 	// segMu guards segments (closed and active log files, oldest first).
 	segMu    sync.Mutex
@@ -164,6 +167,7 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 		runtime.GOMAXPROCS(2)
 		logf("wal: using 2 OS threads for Go code (GOMAXPROCS=2) so commands run while the log syncs")
 	}
+	e.splitReplies = runtime.GOMAXPROCS(0) >= 2
 	e.ks.RecordEffects = true
 	e.ks.TrackLSN = true
 	e.ctx, e.cancel = context.WithCancel(context.Background())

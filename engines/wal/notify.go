@@ -22,6 +22,12 @@ type notifier struct {
 // every reply of an fsync before it reads again. With 50 connections at one command each this nearly
 // doubled the records per fdatasync (12 to 20) and lowered the server's CPU per write. Fewer replies go
 // to the replier, so the next sync need not wait for them.
+//
+// From twice that many, with two processors, the committer gives the second half to the replier and
+// writes the first half itself: both halves go out at once, and the committer seals the next batch after
+// half the writes. redis-benchmark -c 50 -t set -P 1 against the wal engine, side by side with the
+// committer writing them all (two runs, 11 interleaved rounds): 4.3% more SET/s, more in 8 of 11 rounds,
+// the same p99.
 const longReplies = 8
 
 type notifyReq struct {
@@ -66,6 +72,17 @@ func (e *Engine) notifyDurable() {
 	e.notes.reqs = keep
 	e.nmu.Unlock()
 	switch {
+	case len(ready) >= 2*longReplies && e.splitReplies:
+		half := len(ready) / 2
+		var rest []notifyReq
+		select {
+		case rest = <-e.notes.spare:
+		default:
+		}
+		rest = append(rest, ready[half:]...)
+		clear(ready[half:])
+		e.notes.replies <- rest
+		e.answer(ready[:half])
 	case len(ready) >= longReplies:
 		e.answer(ready)
 	case len(ready) > 0:

@@ -160,7 +160,7 @@ func (c *conn) serve() {
 		if !ok {
 			return
 		}
-		if loop && args == nil && c.sub == nil && t.n == 1 {
+		if loop && args == nil && c.sub == nil && t.n == 1 && c.readsPlain() {
 			// The turn is over and nothing complete is left to read (its replies written, or the engine's
 			// to write once durable): the event loop watches the connection until a command comes that it
 			// cannot finish on its own. Only a client that sends one command at a time: reading and parsing

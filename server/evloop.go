@@ -1,6 +1,9 @@
 package server
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // connLoop is a connection's state toward the event loop.
 type connLoop struct {
@@ -36,4 +39,18 @@ func (c *conn) hangup() {
 		c.s.loop.Load().forget(c)
 		c.lp.wake <- loopMsg{}
 	}
+}
+
+// readsPlain reports whether the connection's next read may bypass its secConn.Read, as the event loop's
+// does: not while a failed AUTH delays it, nor while the client is unauthenticated (its pending request
+// is capped then).
+func (c *conn) readsPlain() bool {
+	sc, ok := c.nc.(*secConn)
+	if !ok {
+		return true
+	}
+	if sc.notBefore.Load() > time.Now().UnixNano() {
+		return false
+	}
+	return sc.authed.Load() || sc.st.open.Load()
 }

@@ -222,9 +222,10 @@ func (l *evloop) serveConn(c *conn) {
 }
 
 // keepSingle keeps the connection in the loop after a turn of one command, and gives a pipelining one
-// back to its goroutine (the turn is over), which parks it again after its next turn of one command.
+// back to its goroutine (the turn is over), which parks it again after its next turn of one command; so
+// does one whose next read must go through its secConn (a failed AUTH's delay, no authentication).
 func (l *evloop) keepSingle(c *conn, t *turn) {
-	if t.n > 1 {
+	if t.n > 1 || !c.readsPlain() {
 		l.handBack(c, loopMsg{})
 		return
 	}

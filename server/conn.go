@@ -156,8 +156,7 @@ func (c *conn) serve() {
 		if t.quit {
 			return
 		}
-		_, ok := c.endTurn(&t, notifier)
-		if !ok {
+		if !c.endTurn(&t, notifier) {
 			return
 		}
 		if loop && args == nil && c.sub == nil && t.n == 1 && c.readsPlain() {
@@ -183,11 +182,11 @@ type turn struct {
 	n       int         // the commands the turn ran
 }
 
-// plain reports whether the turn needs nothing more than its replies written: no blocked command,
-// deferred reply, pub/sub, replication takeover, close, held command or protocol error.
+// plain reports whether nothing has to happen on the connection after the turn's replies: no blocked
+// command, protocol error, deferred reply, pub/sub, replication takeover or close.
 func (c *conn) plain(t *turn) bool {
-	return !t.quit && t.blocked == nil && t.err == nil && t.held == nil && c.later == nil &&
-		c.takeover == nil && c.sub == nil && !c.closeAfter
+	return t.blocked == nil && t.err == nil && c.later == nil && c.takeover == nil && c.sub == nil &&
+		!c.closeAfter
 }
 
 // runTurn executes args and every further command complete in the read buffer under one hold of the
@@ -260,9 +259,9 @@ func (c *conn) runTurn(args [][]byte, preparer engines.Preparer) (t turn) {
 }
 
 // endTurn does what the turn left to do without the lock: parks a blocked client, waits for the writes
-// to be durable (or hands the replies to the engine: handed), runs a deferred reply, writes the replies
-// and hands the connection to a replication feed. ok is false when the connection is done.
-func (c *conn) endTurn(t *turn, notifier engines.DurableNotifier) (handed, ok bool) {
+// to be durable (or hands the replies to the engine), runs a deferred reply, writes the replies and hands
+// the connection to a replication feed. It reports false when the connection is done.
+func (c *conn) endTurn(t *turn, notifier engines.DurableNotifier) bool {
 	s := c.s
 	need := t.need
 	if t.blocked != nil {
@@ -272,7 +271,7 @@ func (c *conn) endTurn(t *turn, notifier engines.DurableNotifier) (handed, ok bo
 				c.w.Reset()
 				c.w.Error(errNotDurable + werr.Error())
 				c.flush()
-				return false, false
+				return false
 			}
 			need = 0
 		}
@@ -280,16 +279,16 @@ func (c *conn) endTurn(t *turn, notifier engines.DurableNotifier) (handed, ok bo
 			s.ks.Mu.Lock()
 			s.unblock(c)
 			s.ks.Mu.Unlock()
-			return false, false
+			return false
 		}
 		lsn, ok := c.waitBlocked(t.blocked)
 		if !ok {
-			return false, false
+			return false
 		}
 		need = lsn
 	}
-	if need > 0 && notifier != nil && c.canHandOver(t.blocked, t.err) && c.handOver(notifier, need) {
-		return true, true // the engine writes the replies once durable; read the next command now
+	if need > 0 && notifier != nil && c.canHandOver(t) && c.handOver(notifier, need) {
+		return true // the engine writes the replies once durable; read the next command now
 	}
 	if need > 0 {
 		if werr := s.engine.Wait(s.ctx, need); werr != nil {
@@ -307,16 +306,16 @@ func (c *conn) endTurn(t *turn, notifier engines.DurableNotifier) (handed, ok bo
 	if t.err != nil {
 		c.protocolError(t.err)
 		c.flush()
-		return false, false
+		return false
 	}
 	if !c.flush() || c.closeAfter {
-		return false, false
+		return false
 	}
 	if c.takeover != nil {
 		c.takeover()
-		return false, false
+		return false
 	}
-	return false, true
+	return true
 }
 
 // plan asks the engine, keyspace lock held, what must happen before the command runs (nil: nothing).

@@ -54,11 +54,10 @@ func (c *conn) initHandover() {
 	}
 }
 
-// canHandOver reports whether the turn's replies may be handed over: nothing else has to happen on this
-// connection after them (no blocked command, deferred reply, pub/sub, replication takeover or close).
-func (c *conn) canHandOver(blocked *blockState, err error) bool {
-	return c.ho.raw != nil && blocked == nil && err == nil && c.later == nil && c.takeover == nil &&
-		c.sub == nil && !c.closeAfter
+// canHandOver reports whether the turn's replies may be handed over: a plain TCP connection, and nothing
+// else to happen on it after them (plain).
+func (c *conn) canHandOver(t *turn) bool {
+	return c.ho.raw != nil && c.plain(t)
 }
 
 // handOver gives the turn's replies to the engine to write once need is durable. It reports false, with
@@ -90,6 +89,12 @@ func (c *conn) settleHandover() bool {
 		return true
 	}
 	<-c.ho.done
+	return c.settled()
+}
+
+// settled finishes a handover whose done was received: its buffer becomes the spare again. It reports
+// false when the handed-over writes failed (the connection is closed then, and closes after the turn).
+func (c *conn) settled() bool {
 	c.ho.out = false
 	c.spare, c.ho.buf = c.ho.buf[:0], nil
 	if c.ho.err != nil {

@@ -6,59 +6,36 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/kvlab/kvlab/server"
 )
 
 // TestDurableRepliesInOrder drives the wal engine's handed-over replies (written by the engine once durable,
 // not by the connection's goroutine): concurrent pipelines of writes and reads get every reply, in order,
 // and a raw client that sends its next commands before the previous reply arrives reads them in order.
 func TestDurableRepliesInOrder(t *testing.T) {
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Engine: "wal", Dir: t.TempDir(), Log: logWriter{t},
-		EngineOptions: map[string]string{"snapshot-every-bytes": "0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := startWal(t)
 
 	ctx := context.Background()
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: 16})
 	defer rdb.Close()
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			key := fmt.Sprintf("k%d", g)
-			for i := 0; i < 200; i++ {
-				p := rdb.Pipeline()
-				set := p.Set(ctx, key, i, 0)
-				incr := p.Incr(ctx, key+":n")
-				get := p.Get(ctx, key)
-				if _, err := p.Exec(ctx); err != nil {
-					errs <- err
-					return
-				}
-				if set.Val() != "OK" || incr.Val() != int64(i+1) || get.Val() != strconv.Itoa(i) {
-					errs <- fmt.Errorf("client %d round %d: SET %q INCR %d GET %q", g, i, set.Val(), incr.Val(), get.Val())
-					return
-				}
+	eachClient(t, 8, func(g int) error {
+		key := fmt.Sprintf("k%d", g)
+		for i := 0; i < 200; i++ {
+			p := rdb.Pipeline()
+			set := p.Set(ctx, key, i, 0)
+			incr := p.Incr(ctx, key+":n")
+			get := p.Get(ctx, key)
+			if _, err := p.Exec(ctx); err != nil {
+				return err
 			}
-		}(g)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			if set.Val() != "OK" || incr.Val() != int64(i+1) || get.Val() != strconv.Itoa(i) {
+				return fmt.Errorf("client %d round %d: SET %q INCR %d GET %q", g, i, set.Val(), incr.Val(), get.Val())
+			}
+		}
+		return nil
+	})
 
 	// Commands sent one write at a time without waiting: each lands in its own turn, so a durable reply
 	// is still being handed over when the next command (a write, then a read of a key nobody wrote) runs.

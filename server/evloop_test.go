@@ -1,5 +1,3 @@
-//go:build linux
-
 package server_test
 
 import (
@@ -8,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,14 +13,6 @@ import (
 
 	"github.com/kvlab/kvlab/server"
 )
-
-// startWal starts a server on the wal engine, whose plain TCP connections the event loop serves between
-// commands.
-func startWal(t testing.TB, mod ...func(*server.Config)) *server.Server {
-	t.Helper()
-	return startConfig(t, server.Config{Addr: "127.0.0.1:0", Engine: "wal", Dir: t.TempDir(), Log: logWriter{t},
-		EngineOptions: map[string]string{"snapshot-every-bytes": "0"}}, mod...)
-}
 
 // loopInfo returns INFO kvlab's event_loop_* fields.
 func loopInfo(t testing.TB, rdb *redis.Client) (clients, turns, handbacks int) {
@@ -112,30 +101,18 @@ func TestEventLoopServesDurableWrites(t *testing.T) {
 			ctx := context.Background()
 			rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: 8, MinIdleConns: 8})
 			defer rdb.Close()
-			var wg sync.WaitGroup
-			errs := make(chan error, 8)
-			for g := 0; g < 8; g++ {
-				wg.Add(1)
-				go func(g int) {
-					defer wg.Done()
-					key := fmt.Sprintf("k%d", g)
-					for i := 1; i <= 300; i++ {
-						if n, err := rdb.Incr(ctx, key).Result(); err != nil || n != int64(i) {
-							errs <- fmt.Errorf("client %d: INCR %d: %d %v", g, i, n, err)
-							return
-						}
-						if v, err := rdb.Get(ctx, key).Result(); err != nil || v != strconv.Itoa(i) {
-							errs <- fmt.Errorf("client %d: GET after INCR %d: %q %v", g, i, v, err)
-							return
-						}
+			eachClient(t, 8, func(g int) error {
+				key := fmt.Sprintf("k%d", g)
+				for i := 1; i <= 300; i++ {
+					if n, err := rdb.Incr(ctx, key).Result(); err != nil || n != int64(i) {
+						return fmt.Errorf("client %d: INCR %d: %d %v", g, i, n, err)
 					}
-				}(g)
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Fatal(err)
-			}
+					if v, err := rdb.Get(ctx, key).Result(); err != nil || v != strconv.Itoa(i) {
+						return fmt.Errorf("client %d: GET after INCR %d: %q %v", g, i, v, err)
+					}
+				}
+				return nil
+			})
 			clients, turns, _ := loopInfo(t, rdb)
 			if off {
 				if clients != 0 || turns != 0 {

@@ -123,8 +123,9 @@ func (sc *secConn) Close() error {
 	return sc.Conn.Close()
 }
 
-// Read is the connection loop's only source of bytes: it finishes the TLS handshake, waits out an AUTH
-// delay, and keeps an unauthenticated client's pending request under unauthQueryLimit.
+// Read is the connection's source of bytes: it finishes the TLS handshake, waits out an AUTH delay, and
+// keeps an unauthenticated client's pending request under unauthQueryLimit. The event loop reads around
+// it only when none of that applies (readPolicy).
 func (sc *secConn) Read(p []byte) (int, error) {
 	if !sc.tlsDone {
 		sc.tlsDone = true
@@ -132,7 +133,8 @@ func (sc *secConn) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	if wait := time.Duration(sc.notBefore.Load() - time.Now().UnixNano()); wait > 0 {
+	wait, capped := sc.readPolicy()
+	if wait > 0 {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -141,7 +143,7 @@ func (sc *secConn) Read(p []byte) (int, error) {
 			return 0, net.ErrClosed
 		}
 	}
-	if !sc.authed.Load() && !sc.st.open.Load() {
+	if capped {
 		pending := sc.readBytes
 		if sc.c != nil {
 			pending = int64(sc.c.rd.Buffered())
@@ -157,6 +159,16 @@ func (sc *secConn) Read(p []byte) (int, error) {
 	n, err := sc.Conn.Read(p)
 	sc.readBytes += int64(n)
 	return n, err
+}
+
+// readPolicy is what Read must do before it reads: wait out a failed AUTH's delay (wait > 0), and cap
+// an unauthenticated client's pending request (capped). A reader that bypasses Read (the event loop) may
+// read only when neither applies. It reads the clock only while a delay is set.
+func (sc *secConn) readPolicy() (wait time.Duration, capped bool) {
+	if nb := sc.notBefore.Load(); nb != 0 {
+		wait = time.Duration(nb - time.Now().UnixNano())
+	}
+	return wait, !sc.authed.Load() && !sc.st.open.Load()
 }
 
 // handshake completes a TLS handshake within handshakeTimeout. A client that speaks clear text (its first

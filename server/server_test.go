@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	_ "github.com/kvlab/kvlab/engines/all"
 	"github.com/kvlab/kvlab/server"
@@ -36,6 +37,25 @@ func startConfig(t testing.TB, cfg server.Config, mod ...func(*server.Config)) *
 	}
 	t.Cleanup(func() { srv.Close() })
 	return srv
+}
+
+// startWal starts a server on the wal engine, its snapshots only on request (snapshot-every-bytes 0).
+func startWal(t testing.TB, mod ...func(*server.Config)) *server.Server {
+	t.Helper()
+	return startConfig(t, server.Config{Addr: "127.0.0.1:0", Engine: "wal", Dir: t.TempDir(), Log: logWriter{t},
+		EngineOptions: map[string]string{"snapshot-every-bytes": "0"}}, mod...)
+}
+
+// eachClient runs f for clients 0..n-1 concurrently and fails the test with the first error.
+func eachClient(t testing.TB, n int, f func(g int) error) {
+	t.Helper()
+	var eg errgroup.Group
+	for g := range n {
+		eg.Go(func() error { return f(g) })
+	}
+	if err := eg.Wait(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 type logWriter struct{ t testing.TB }

@@ -33,7 +33,7 @@ func serveFlags() []cli.Flag {
 		&cli.Int64Flag{Name: "max-multibulk-len", Value: 1024 * 1024, Usage: "most arguments in one request"},
 		&cli.StringSliceFlag{Name: "engine-opt", Usage: "engine option as key=value (repeatable)"},
 		&cli.IntFlag{Name: "io-threads", Value: 1, Usage: "OS threads running Go code (GOMAXPROCS), like Redis's io-threads (default 1: commands run under one lock, so more threads only add parallel socket I/O; raise it on machines with spare cores)"},
-		&cli.BoolFlag{Name: "event-loop", Value: true, Usage: "wal/tiered without a preparation step (wal): serve plain TCP clients between commands from one epoll event loop, as Redis does, instead of waking a goroutine per command (Linux; --event-loop=false to compare)"},
+		&cli.BoolFlag{Name: "event-loop", Value: true, Usage: "wal engine: serve plain TCP clients that send one command at a time from one epoll event loop between commands, as Redis does, instead of waking a goroutine per command (--event-loop=false to compare)"},
 		&cli.StringFlag{Name: "pprof-addr", Usage: "serve Go profiling endpoints (net/http/pprof) on this address, e.g. 127.0.0.1:6060"},
 	}
 }

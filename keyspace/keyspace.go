@@ -71,8 +71,9 @@ type Keyspace struct {
 	// Written, when set, is called (with Mu held) for every object a command creates or modifies, after
 	// Modified has stamped it; a tiering engine re-measures the object's size from it.
 	Written func(db *DB, o *Object)
-	// Writing, when set, is called (with Mu held) when a command looks up a hot object that has a copy in
-	// the tier (Object.TierTag) for writing: whatever it changes, that copy is stale from now on.
+	// Writing, when set, is called (with Mu held) when a command looks up a hot object for writing, before
+	// the command changes it: a tiering engine drops the tier's copy of the value (Object.TierTag), stale
+	// from now on, and notes where the value's bytes are, which the command may replace.
 	Writing func(db *DB, o *Object)
 	// SnapEpoch is stamped on objects created while a snapshot runs, so the snapshot skips them (they are
 	// newer than its LSN). Maintained by the engine that snapshots.
@@ -351,7 +352,7 @@ func (c *Ctx) lookedUpForWrite(key []byte, o *Object) *Object {
 	if bw := db.ks.BeforeWrite; bw != nil {
 		bw(db.Index, key, o)
 	}
-	if o.TierTag != 0 && !o.Cold && db.ks.Writing != nil {
+	if !o.Cold && db.ks.Writing != nil {
 		db.ks.Writing(db, o)
 	}
 	o.LRU = db.ks.clock.Load()

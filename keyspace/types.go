@@ -91,6 +91,15 @@ func UnmarshalValue(b []byte) (*Object, error) {
 	return o, err
 }
 
+// StringValue returns the bytes of a string value in MarshalValue's format (aliasing b), and false for
+// any other input.
+func StringValue(b []byte) ([]byte, bool) {
+	if len(b) < 2 || b[0] != valueFormat || Type(b[1]) != TypeString {
+		return nil, false
+	}
+	return b[2:], true
+}
+
 // UnmarshalValueOwned is UnmarshalValue for a buffer the caller hands over: a string's value keeps b's
 // bytes instead of copying them (how a tiering engine installs a value it has just read).
 func UnmarshalValueOwned(b []byte) (*Object, error) {

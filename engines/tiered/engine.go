@@ -76,6 +76,7 @@ type Engine struct {
 		cleanDemotions                                 atomic.Int64 // demotions that wrote nothing
 		readBytes, writtenBytes, reclaims, stale       atomic.Int64
 		longestHoldUS                                  atomic.Int64 // the demoter's longest lock slice
+		compactions                                    atomic.Int64 // arena pages emptied by compaction
 	}
 
 	// Guarded by ks.Mu.
@@ -85,6 +86,10 @@ type Engine struct {
 	invalidated map[*keyspace.Object]struct{}     // victims written to while their batch was in flight
 	selected    map[*keyspace.Object]struct{}     // victims of the batch being built
 	hotList     []hotEntry                        // every hot object, for uniform victim sampling
+	arena       *arena                            // the hot string values' chunks
+	drops       []*keyspace.Object                // dropped objects whose chunks settle frees (see arena)
+	writes      map[*keyspace.Object]uintptr      // chunks of objects looked up for writing, checked by settle
+	thawBuf     []byte                            // thaw's read buffer
 	dels        [][]byte                          // Pebble keys to delete in the next batch
 	ranges      []uint32                          // database tags whose whole range to delete (flushes)
 
@@ -126,7 +131,8 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 		tierDir: filepath.Join(cfg.Dir, "tier"),
 		dirty:   map[*keyspace.Object]*keyspace.DB{}, big: map[*keyspace.Object]uint16{},
 		invalidated: map[*keyspace.Object]struct{}{}, selected: map[*keyspace.Object]struct{}{},
-		kick: make(chan struct{}, 1), stop: make(chan struct{}),
+		writes: map[*keyspace.Object]uintptr{},
+		kick:   make(chan struct{}, 1), stop: make(chan struct{}),
 	}
 	walOpts := map[string]string{}
 	for k, v := range cfg.Options {
@@ -166,6 +172,7 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 	}
 	e.db = db
 	e.Engine = w
+	e.arena = newArena(int(e.minValue))
 	e.ks = w.Keyspace()
 	ch := make(chan struct{})
 	e.relief.Store(&ch)
@@ -187,7 +194,7 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 	ks.ColdView = e.coldView
 	ks.Dropped = e.dropped
 	ks.Written = e.written
-	ks.Writing = e.dropCopy
+	ks.Writing = e.writing
 	ks.Mu.Unlock()
 	if h := e.hot.Load(); h > e.budget {
 		logf("tiered: recovered %s of values for a %s budget: moving the excess to %s", units.FormatBytes(h), units.FormatBytes(e.budget), e.tierDir)
@@ -226,9 +233,11 @@ func (e *Engine) removeHot(o *keyspace.Object) {
 	e.hotList[last] = hotEntry{}
 	e.hotList = e.hotList[:last]
 	o.TierPos = 0
-	if c := cap(e.hotList); c > 4096 && c > 4*last {
-		// Most hot values went to disk (after recovery, every value starts hot): give the room back.
-		e.hotList = append(make([]hotEntry, 0, 2*last), e.hotList...)
+	if c := cap(e.hotList); c > 4096 && c > 2*last {
+		// Most hot values went to disk (after recovery or a load larger than the budget, every value starts
+		// hot): give the room back. At a quarter over the length, the list grows again only after a
+		// quarter more values (Go grows large slices by a quarter), and shrinks again only at half.
+		e.hotList = append(make([]hotEntry, 0, last+last/4), e.hotList...)
 	}
 }
 
@@ -323,11 +332,7 @@ func appendPkey(dst []byte, tag, rank uint32, key string) []byte {
 // DUMP during a full resync).
 func (e *Engine) readCold(_ *keyspace.DB, o *keyspace.Object, dst []byte) ([]byte, error) {
 	tag, _ := o.ColdHandle()
-	v, err := e.read(pkey(tag, o.ScanRank(), o.Key()), o.Key())
-	if err != nil {
-		return dst, err
-	}
-	return append(dst, v...), nil
+	return e.read(pkey(tag, o.ScanRank(), o.Key()), o.Key(), dst)
 }
 
 // coldView is Keyspace.ColdView: a Pebble snapshot. Taken under the keyspace lock it holds every cold
@@ -379,17 +384,17 @@ func (v *pebbleView) Close() {
 	v.s.Close()
 }
 
-// read fetches the cold value of key from Pebble, whose Pebble key is k (pkey; the caller may reuse k once
-// read returns).
-func (e *Engine) read(k []byte, key string) ([]byte, error) {
+// read appends to dst the cold value of key from Pebble, whose Pebble key is k (pkey; the caller may reuse
+// k once read returns).
+func (e *Engine) read(k []byte, key string, dst []byte) ([]byte, error) {
 	v, closer, err := e.db.Get(k)
 	if err != nil {
-		return nil, fmt.Errorf("tiered: read %q: %w", key, err)
+		return dst, fmt.Errorf("tiered: read %q: %w", key, err)
 	}
-	out := append([]byte(nil), v...)
+	dst = append(dst, v...)
 	closer.Close()
-	e.stats.readBytes.Add(int64(len(out)))
-	return out, nil
+	e.stats.readBytes.Add(int64(len(v)))
+	return dst, nil
 }
 
 // measure is the value size accounted for o (keyspace lock held). Collections longer than bigCollection are
@@ -410,6 +415,20 @@ func (e *Engine) measure(o *keyspace.Object) uint32 {
 		}
 	}
 	return uint32(min(ops.Size(o.Val()), 1<<32-1))
+}
+
+// writing is Keyspace.Writing: a command looked up hot o for writing. The tier's copy of its value is
+// stale from now on; and if the value is in an arena chunk, settle checks after the command whether the
+// command gave the chunk up (it set a new value that did not fit in place).
+func (e *Engine) writing(db *keyspace.DB, o *keyspace.Object) {
+	e.dropCopy(db, o)
+	if addr := addrOf(o); addr != 0 {
+		if p, _ := e.arena.at(addr, o); p != nil {
+			if _, ok := e.writes[o]; !ok {
+				e.writes[o] = addr
+			}
+		}
+	}
 }
 
 // written is Keyspace.Written: o was created or modified (a copy of its old value in the tier was dropped
@@ -444,12 +463,35 @@ func (e *Engine) forget(db *keyspace.DB, tag uint32, o *keyspace.Object) {
 	e.dels = append(e.dels, pkey(tag, o.ScanRank(), o.Key()))
 }
 
-// settle re-measures the objects written since the last call (keyspace lock held).
+// settle frees the arena chunks the commands since the last call gave up, and re-measures the objects they
+// wrote, moving a new string value into the arena (keyspace lock held, no command running).
 func (e *Engine) settle() {
+	for o, addr := range e.writes {
+		delete(e.writes, o)
+		if p, slot := e.arena.at(addr, o); p != nil && addrOf(o) != addr {
+			e.arena.free(p, slot) // replaced by a value that did not fit in place
+		}
+	}
+	for i, o := range e.drops {
+		e.drops[i] = nil
+		if _, back := e.dirty[o]; !back { // not put back under a key (RENAME, MOVE) since
+			e.arena.release(o)
+		}
+	}
+	e.drops = e.drops[:0]
 	for o, db := range e.dirty {
 		delete(e.dirty, o)
 		if o.Cold || db.Detached() || db.PeekKey(o.Key()) != o {
 			continue // dropped since (its bytes were subtracted then)
+		}
+		if o.Type == keyspace.TypeString {
+			if s := o.Str(); e.arena.fits(len(s)) {
+				if p, _ := e.arena.locate(o); p == nil {
+					c := e.arena.alloc(o, len(s))
+					copy(c, s)
+					o.SetStr(c)
+				}
+			}
 		}
 		n := e.measure(o)
 		e.hot.Add(int64(n) - int64(o.TierSize))
@@ -475,20 +517,42 @@ func (e *Engine) dropped(db *keyspace.DB, o *keyspace.Object) {
 		e.dropCopy(db, o)
 		e.hot.Add(-int64(o.TierSize))
 		e.removeHot(o)
+		if p, _ := e.arena.locate(o); p != nil {
+			e.drops = append(e.drops, o) // the command may still read it: freed by settle
+		}
 	}
 	o.TierSize = 0
 }
 
-// install makes a cold object hot again with the value v read from Pebble (keyspace lock held).
+// install makes a cold object hot again with the value v read from Pebble (keyspace lock held; v stays the
+// caller's). A string value goes into an arena chunk, or a copy of its own when it is not the arena's size.
 func (e *Engine) install(db *keyspace.DB, o *keyspace.Object, v []byte) error {
-	back, err := keyspace.UnmarshalValueOwned(v) // v is read's copy, handed over
-	if err != nil {
-		return fmt.Errorf("tiered: value of %q in the tier: %w", o.Key(), err)
+	if s, ok := keyspace.StringValue(v); ok && o.Type == keyspace.TypeString {
+		var c []byte
+		if e.arena.fits(len(s)) {
+			c = e.arena.alloc(o, len(s))
+			copy(c, s)
+		} else {
+			c = append([]byte(nil), s...)
+		}
+		o.SetStr(c)
+		o.Cold = false
+	} else {
+		back, err := keyspace.UnmarshalValue(v)
+		if err != nil {
+			return fmt.Errorf("tiered: value of %q in the tier: %w", o.Key(), err)
+		}
+		if back.Type != o.Type {
+			return fmt.Errorf("tiered: value of %q in the tier is a %s, the key is a %s", o.Key(), back.Type, o.Type)
+		}
+		o.SetValue(back)
 	}
-	if back.Type != o.Type {
-		return fmt.Errorf("tiered: value of %q in the tier is a %s, the key is a %s", o.Key(), back.Type, o.Type)
+	// The value's size in RAM may differ from the one it was demoted with (a chunk instead of Go's size
+	// class): account the new one, in the tier's copy too.
+	if n := e.measure(o); n != o.TierSize {
+		e.tier.Add(int64(n) - int64(o.TierSize))
+		o.TierSize = n
 	}
-	o.SetValue(back)
 	e.hot.Add(int64(o.TierSize))
 	e.coldKeys.Add(-1)
 	e.stats.promotions.Add(1)
@@ -507,9 +571,12 @@ func (e *Engine) thaw(db *keyspace.DB, o *keyspace.Object) error {
 	tag, _ := o.ColdHandle()
 	e.stats.misses.Add(1)
 	e.stats.syncReads.Add(1)
-	v, err := e.read(pkey(tag, o.ScanRank(), o.Key()), o.Key())
+	v, err := e.read(pkey(tag, o.ScanRank(), o.Key()), o.Key(), e.thawBuf[:0])
 	if err == nil {
 		err = e.install(db, o, v)
+	}
+	if cap(v) <= 64<<10 {
+		e.thawBuf = v[:0]
 	}
 	if err != nil {
 		e.fail(err)
@@ -522,7 +589,7 @@ type thawReq struct {
 	key      string
 	tag, seq uint32 // o's cold handle when the request was made
 	rank     uint32 // o's ScanRank
-	v        []byte
+	v        [2]int // the value read: prep.vals[v[0]:v[1]]
 	err      error
 }
 
@@ -534,6 +601,7 @@ type prep struct {
 	reqs []thawReq
 	buf  [4]thawReq
 	key  []byte // Run's Pebble key buffer
+	vals []byte // the values Run read, one after the other
 }
 
 var prepPool = sync.Pool{New: func() any { return new(prep) }}
@@ -580,7 +648,7 @@ func (e *Engine) Plan(dbIndex int, keys [][]byte) engines.Preparation {
 
 func (e *Engine) newPrep(db *keyspace.DB, wait bool) *prep {
 	p := prepPool.Get().(*prep)
-	p.e, p.db, p.wait, p.reqs = e, db, wait, p.buf[:0]
+	p.e, p.db, p.wait, p.reqs, p.vals = e, db, wait, p.buf[:0], p.vals[:0]
 	return p
 }
 
@@ -594,7 +662,9 @@ func (p *prep) Run() {
 		q := &p.reqs[i]
 		// An error may only mean the handle was dropped (and its entry deleted) since: judged in Finish.
 		p.key = appendPkey(p.key[:0], q.tag, q.rank, q.key)
-		q.v, q.err = p.e.read(p.key, q.key)
+		start := len(p.vals)
+		p.vals, q.err = p.e.read(p.key, q.key, p.vals)
+		q.v = [2]int{start, len(p.vals)}
 	}
 }
 
@@ -611,7 +681,7 @@ func (p *prep) Finish() error {
 		if q.err != nil {
 			err = q.err
 		} else {
-			err = e.install(p.db, q.o, q.v)
+			err = e.install(p.db, q.o, p.vals[q.v[0]:q.v[1]])
 		}
 		if err != nil {
 			e.fail(err)
@@ -620,6 +690,11 @@ func (p *prep) Finish() error {
 	}
 	clear(p.buf[:])
 	p.e, p.db, p.reqs = nil, nil, nil
+	if cap(p.vals) > 64<<10 {
+		p.vals = nil
+	} else {
+		p.vals = p.vals[:0]
+	}
 	prepPool.Put(p)
 	return err
 }
@@ -684,6 +759,7 @@ func (e *Engine) runDemoter() {
 		case <-t.C:
 		}
 		e.demoteRound()
+		e.compactArena()
 		if time.Since(lastMem) > time.Second {
 			lastMem = time.Now()
 			e.tuneMemoryLimit()
@@ -805,12 +881,34 @@ func (e *Engine) demoteRound() {
 	e.signalRelief()
 }
 
+// compactArena empties sparse arena pages (see arena), in slices of the keyspace lock, until no class has
+// more free chunks than it may keep.
+func (e *Engine) compactArena() {
+	ks := e.ks
+	for {
+		s := ks.LockSlice(sliceTime)
+		e.settle() // the chunks commands gave up are free before choosing what to move
+		n := 0
+		for ci := e.arena.sparse(); ci >= 0 && (n == 0 || !s.Over()); ci = e.arena.sparse() {
+			e.arena.compactOne(ci)
+			n++
+		}
+		more := n > 0 && e.arena.sparse() >= 0
+		e.noteHold(s.Yield())
+		e.stats.compactions.Add(int64(n))
+		if !more {
+			return
+		}
+	}
+}
+
 // makeCold drops a hot object's value from RAM: the tier holds it under tag (keyspace lock held).
 func (e *Engine) makeCold(o *keyspace.Object, tag uint32) {
 	e.seq++
 	if e.seq == 0 {
 		e.seq = 1 // 0 marks a dropped object's handle
 	}
+	e.arena.release(o)
 	o.SetCold(tag, e.seq)
 	e.removeHot(o)
 	e.hot.Add(-int64(o.TierSize))
@@ -878,15 +976,15 @@ func (e *Engine) pickVictim() (*keyspace.DB, *keyspace.Object) {
 	return best.db, best.o
 }
 
-// tuneMemoryLimit sets the Go memory limit to the heap outside hot values plus 1.3x the budget (see the
-// package doc), unless the operator set GOMEMLIMIT, and never lower than what the collector cannot give
-// back plus room to allocate in. Called by the demoter goroutine only.
+// tuneMemoryLimit sets the Go memory limit so that the process stays near the key index plus 1.3x the
+// budget (see the package doc), unless the operator set GOMEMLIMIT, and never lower than what the collector
+// cannot give back plus room to allocate in. Called by the demoter goroutine only.
 //
 // That floor is what the process maps minus what a collection or the scavenger can return: live objects,
-// the free slots of partly used spans (fragmentation: values demoted at random leave holes that only
-// values of the same size class fill again), stacks and runtime metadata. A limit under it is a limit the
+// the free slots of partly used spans, stacks and runtime metadata. A limit under it is a limit the
 // collector can never reach: it then collects back to back, up to half the CPU, and frees nothing (in the
-// tiering benchmark that halved throughput and put GET p99 at 15 ms).
+// tiering benchmark, before hot values moved to the arena and their holes with them, that halved
+// throughput and put GET p99 at 15 ms).
 func (e *Engine) tuneMemoryLimit() {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
@@ -910,20 +1008,24 @@ func (e *Engine) tuneMemoryLimit() {
 	}
 	total, released := int64(s[1].Value.Uint64()), int64(s[2].Value.Uint64())
 	free, objects := int64(s[3].Value.Uint64()), int64(s[4].Value.Uint64())
-	limit := memoryLimit(e.budget, e.hot.Load(), live, total-released-free-max(objects-live, 0))
+	// Pebble's block cache and memtables live outside the Go heap (manually managed).
+	m := e.db.Metrics()
+	outside := m.BlockCache.Size + int64(m.MemTable.Size)
+	limit := memoryLimit(e.budget, e.hot.Load(), live, total-released-free-max(objects-live, 0), outside)
 	if cur := e.memLim.Load(); cur == 0 || limit > cur+cur/20 || limit < cur-cur/20 {
 		e.memLim.Store(limit)
 		debug.SetMemoryLimit(limit)
 	}
 }
 
-// memoryLimit is the Go memory limit for a budget, given the bytes of hot values, the live heap and the
-// floor of memory the collector cannot give back (see tuneMemoryLimit): the heap outside hot values plus
-// 1.3x the budget and 64 MB for the runtime and Pebble, raised when needed to the floor plus a quarter of
-// the budget (at least 64 MB) of room to allocate in, so a collection runs once that much is allocated.
-func memoryLimit(budget, hot, live, floor int64) int64 {
-	want := max(live-hot, 0) + budget/10*13 + 64<<20
-	return max(want, floor+max(budget/4, 64<<20))
+// memoryLimit is the Go memory limit for a budget, given the bytes of hot values, the live heap, the floor
+// of memory the collector cannot give back (see tuneMemoryLimit) and the memory Pebble holds outside the
+// Go heap: the heap outside hot values plus 1.3x the budget, less what Pebble holds, so the whole process
+// aims at the key index plus 1.3x the budget; raised when needed to the floor plus room to allocate in
+// (an eighth of the budget, at least 32 MB), so a collection runs once that much is allocated.
+func memoryLimit(budget, hot, live, floor, outside int64) int64 {
+	want := max(live-hot, 0) + budget/10*13 - outside
+	return max(want, floor+max(budget/8, 32<<20))
 }
 
 // Stats adds the tier's figures (INFO kvlab section, metrics) to the wal engine's.
@@ -960,6 +1062,9 @@ func (e *Engine) Stats() []engines.Stat {
 		full = 1
 	}
 	add("tier_full", full)
+	add("tier_arena_bytes", e.arena.pageBytes.Load())
+	add("tier_arena_used_bytes", e.arena.usedBytes.Load())
+	add("tier_arena_compactions", e.stats.compactions.Load())
 	add("tier_longest_lock_slice_us", e.stats.longestHoldUS.Load())
 	add("tier_go_memory_limit_bytes", e.memLim.Load()) // 0 until set (or when GOMEMLIMIT is)
 	return out

@@ -346,6 +346,13 @@ func TestModifiedValuesAfterPromotion(t *testing.T) {
 		func() []any { return []any{"XREADGROUP", "GROUP", "g", "c", "COUNT", 1, "STREAMS", key("x"), ">"} },
 		func() []any { return []any{"XPENDING", key("x"), "g"} },
 		func() []any { return []any{"DEL", key("s")} },
+		// Commands that give up a value's arena chunk while still reading it, or outgrow it.
+		func() []any { return []any{"GETDEL", key("s")} },
+		func() []any { return []any{"SET", key("s"), fmt.Sprint(pad, "sg"), "GET"} },
+		func() []any { return []any{"APPEND", key("s"), strings.Repeat("g", 300)} },
+		func() []any { return []any{"SETRANGE", key("s"), 400, "far"} },
+		func() []any { return []any{"SET", key("s"), "short"} },
+		func() []any { return []any{"GETEX", key("s"), "PX", 100000} },
 		func() []any { return []any{"RENAME", key("s"), key("s")} },
 		func() []any { return []any{"COPY", key("h"), key("h"), "REPLACE"} },
 		func() []any { return []any{"EXPIRE", key("l"), 100000} },
@@ -380,5 +387,49 @@ func TestModifiedValuesAfterPromotion(t *testing.T) {
 	t.Logf("tier figures: %v", in)
 	if in["tier_clean_demotions"] == 0 || in["tier_promotions"] == 0 {
 		t.Fatalf("values did not cycle through the tier: %v", in)
+	}
+}
+
+// TestArenaGivesBackPages churns values through RAM and the tier, deletes most keys, and checks that the
+// arena holding the hot values shrinks back to about their size (compaction) with every value intact.
+func TestArenaGivesBackPages(t *testing.T) {
+	ctx := context.Background()
+	_, rdb := start(t, t.TempDir(), 1<<20, "", nil)
+	const n = 12000 // about 2.5 MB of values for a 1 MB budget
+	fill(t, rdb, n)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, i := range rng.Perm(n) { // promotions and demotions in random order
+		if got, err := rdb.Get(ctx, fmt.Sprint("s:", i)).Result(); err != nil || got != value(i) {
+			t.Fatalf("GET s:%d = %.20q, %v", i, got, err)
+		}
+	}
+	p := rdb.Pipeline()
+	for i := 0; i < n; i++ {
+		if i%10 != 0 {
+			p.Del(ctx, fmt.Sprint("s:", i))
+		}
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// What remains fits in the budget; read it all back so the arena holds it, then let compaction run.
+	for i := 0; i < n; i += 10 {
+		if got, err := rdb.Get(ctx, fmt.Sprint("s:", i)).Result(); err != nil || got != value(i) {
+			t.Fatalf("GET s:%d = %.20q, %v", i, got, err)
+		}
+	}
+	in := waitFor(t, rdb, "the arena to shrink to its values", func(in map[string]int64) bool {
+		// A value's class: at most two pages of slack (one partly filled, one spare).
+		return in["tier_arena_used_bytes"] > 0 && in["tier_arena_bytes"] <= in["tier_arena_used_bytes"]+2*64<<10
+	})
+	t.Logf("tier figures: %v", in)
+	for i := 0; i < n; i++ {
+		got, err := rdb.Get(ctx, fmt.Sprint("s:", i)).Result()
+		if i%10 == 0 && (err != nil || got != value(i)) {
+			t.Fatalf("GET s:%d = %.20q, %v; want %.20q", i, got, err, value(i))
+		}
+		if i%10 != 0 && err != redis.Nil {
+			t.Fatalf("GET s:%d of a deleted key = %.20q, %v", i, got, err)
+		}
 	}
 }

@@ -246,14 +246,11 @@ func (e *Engine) removeHot(o *keyspace.Object) {
 // per level), and no block compression, since values are mostly small and decoding every block on every
 // read would cost more CPU than the disk space saves.
 //
-// The block cache is small (tierCache): the values the tier serves are the ones that did not fit in RAM,
-// read once and promoted, so caching their blocks buys nothing. What a Get must find in the cache is each
-// table's index and filter blocks, which it reads on every level it checks. So data blocks are 16 KB, four
-// times Pebble's default: for 500-byte values the index is then about 0.25% of the tier and the filters
-// 0.25%, and a 1 GB tier's metadata (2.5 + 2.4 MB) stays in an 8 MB cache, where with 4 KB blocks (7.5 MB
-// of index) the data blocks pushed it out and most of a Get's time went to reading index and filter
-// blocks back from the file (a CPU profile of the tiering benchmark: 5 s of 6.3 s). Reading 16 KB instead of
-// 4 KB per Get costs a few microseconds; the tiering benchmark gained 7-17% GET/s.
+// The block cache is small (tierBlockCache): the values the tier serves are the ones that did not fit in
+// RAM, read once and promoted, so caching their blocks buys little. What a Get must find in the cache is
+// the index and filter blocks of every table it checks. So data blocks are 16 KB, four times Pebble's
+// default: for 500-byte values a 1 GB tier then has 2.5 MB of index and 2.4 MB of filters, which fit in the
+// cache, where 4 KB blocks made 7.5 MB of index.
 func tierOptions(logf func(string, ...any)) *pebble.Options {
 	o := &pebble.Options{DisableWAL: true, CacheSize: tierCache, MemTableSize: tierMemTable, Logger: quietLogger{logf}}
 	for i := range o.Levels {
@@ -264,11 +261,18 @@ func tierOptions(logf func(string, ...any)) *pebble.Options {
 	return o
 }
 
-// Pebble's memory outside the Go heap: its block cache and a memtable (a second one exists while the first
-// is flushed).
+// Pebble's memory, all of it outside the Go heap (manually managed).
 const (
-	tierCache    = 8 << 20
-	tierMemTable = 16 << 20
+	tierBlockCache = 8 << 20
+	// tierMemTable is one memtable: more than twice the demoter's batch (maxBatchBytes), which Pebble would
+	// otherwise turn into a table of its own.
+	tierMemTable = 8 << 20
+	// tierCache is Pebble's cache size. Pebble reserves its memtables' memory (up to two: one filling, one
+	// being flushed) out of the block cache, so the cache must hold them besides the blocks. A cache smaller
+	// than the memtables keeps no block at all: with a 16 MB memtable and an 8 MB cache, as this engine had
+	// until it was measured, every Get read its index, filter and data blocks from the file, and a point
+	// read cost twice the CPU (BenchmarkPebbleGet).
+	tierCache = tierBlockCache + 2*tierMemTable
 )
 
 // quietLogger sends Pebble's messages to the operator log (errors only: its info lines are noise here).
@@ -1022,9 +1026,9 @@ func (e *Engine) tuneMemoryLimit() {
 	}
 	total, released := int64(s[1].Value.Uint64()), int64(s[2].Value.Uint64())
 	free, objects := int64(s[3].Value.Uint64()), int64(s[4].Value.Uint64())
-	// Pebble's block cache and memtable live outside the Go heap (manually managed). Their configured sizes,
-	// not the moment's: the limit should not move with every flush.
-	limit := memoryLimit(e.budget, e.hot.Load(), live, total-released-free-max(objects-live, 0), tierCache+tierMemTable)
+	// Pebble's block cache and memtables live outside the Go heap, within tierCache (configured, not the
+	// moment's figure: the limit should not move with every flush).
+	limit := memoryLimit(e.budget, e.hot.Load(), live, total-released-free-max(objects-live, 0), tierCache)
 	if cur := e.memLim.Load(); cur == 0 || limit > cur+cur/20 || limit < cur-cur/20 {
 		e.memLim.Store(limit)
 		debug.SetMemoryLimit(limit)

@@ -74,6 +74,6 @@
 // less the memory Pebble holds outside the Go heap (its block cache and memtables). So the garbage
 // collector, not the default 2x heap growth, bounds the process's memory. The limit is never set below what
 // the collector cannot give back (live objects, the holes in partly used spans, stacks, runtime metadata)
-// plus an eighth of the budget (at least 32 MB): under that floor the collector would run back to back and
+// plus a quarter of the budget (at least 64 MB): under that floor the collector would run back to back and
 // free nothing.
 package tiered

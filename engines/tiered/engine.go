@@ -1039,10 +1039,12 @@ func (e *Engine) tuneMemoryLimit() {
 // of memory the collector cannot give back (see tuneMemoryLimit) and the memory Pebble holds outside the
 // Go heap: the heap outside hot values plus 1.3x the budget, less what Pebble holds, so the whole process
 // aims at the key index plus 1.3x the budget; raised when needed to the floor plus room to allocate in
-// (an eighth of the budget, at least 32 MB), so a collection runs once that much is allocated.
+// (a quarter of the budget, at least 64 MB), so a collection runs once that much is allocated. An eighth
+// (32 MB) kept RSS 25 MiB lower in the tiering benchmark but collected two to four times as often, and
+// every collection marks the whole key index: GET p99.9 went from 5.1-5.7 to 6.5-8.5 ms.
 func memoryLimit(budget, hot, live, floor, outside int64) int64 {
 	want := max(live-hot, 0) + budget/10*13 - outside
-	return max(want, floor+max(budget/8, 32<<20))
+	return max(want, floor+max(budget/4, 64<<20))
 }
 
 // Stats adds the tier's figures (INFO kvlab section, metrics) to the wal engine's.

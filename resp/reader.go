@@ -66,26 +66,20 @@ const (
 
 // Reader parses client commands from an io.Reader. It is not safe for concurrent use.
 type Reader struct {
-	rd   io.Reader
-	lim  Limits
-	buf  []byte
-	r, w int // unread bytes are buf[r:w]
-	args [][]byte
+	window // the connection's bytes; unread bytes are buf[r:w]
+	lim    Limits
+	args   [][]byte
 	// spans records argument offsets relative to the command start while parsing, so args can be rebuilt
 	// after the buffer moves.
 	spans [][2]int
-	err   error
 	// inline scratch for unquoted inline arguments
 	inline []byte
 }
 
 // NewReader returns a Reader with the given limits (zero fields = defaults).
 func NewReader(rd io.Reader, lim Limits) *Reader {
-	return &Reader{rd: rd, lim: lim.withDefaults(), buf: make([]byte, minBuf)}
+	return &Reader{window: window{rd: rd, buf: make([]byte, minBuf), shrink: true}, lim: lim.withDefaults()}
 }
-
-// Buffered returns the number of bytes read from the connection but not yet consumed.
-func (r *Reader) Buffered() int { return r.w - r.r }
 
 // ReadCommand returns the next command, reading from the underlying reader as needed. The returned
 // slices point into the Reader's buffer and are valid until the next call of ReadCommand or Next.
@@ -152,48 +146,11 @@ func (r *Reader) checkPending() error {
 	return nil
 }
 
-// fill reads more bytes, compacting or growing the buffer first.
-func (r *Reader) fill() error {
-	if r.err != nil {
-		return r.err
-	}
-	n, err := r.rd.Read(r.Space())
-	r.w += n
-	if n > 0 {
-		return nil
-	}
-	if err == nil {
-		err = io.ErrNoProgress
-	}
-	r.err = err
-	return err
-}
-
 // Space returns the buffer space the next read should fill (never empty), compacting or growing the
 // buffer first as ReadCommand does. A caller that reads the connection itself (an event loop reading a
 // non-blocking socket) reads into it and reports the bytes with Advance; its errors are its own to handle,
 // the Reader keeps none.
-func (r *Reader) Space() []byte {
-	if r.r == r.w {
-		r.r, r.w = 0, 0
-		if len(r.buf) > shrinkBuf {
-			r.buf = make([]byte, minBuf) // idle: give back a big buffer
-		}
-	}
-	if r.w == len(r.buf) {
-		if r.r > 0 {
-			copy(r.buf, r.buf[r.r:r.w])
-			r.w -= r.r
-			r.r = 0
-		}
-		if r.w == len(r.buf) {
-			nb := make([]byte, 2*len(r.buf))
-			copy(nb, r.buf[:r.w])
-			r.buf = nb
-		}
-	}
-	return r.buf[r.w:]
-}
+func (r *Reader) Space() []byte { return r.space() }
 
 // Advance records that n bytes were read into the slice Space returned.
 func (r *Reader) Advance(n int) { r.w += n }

@@ -13,10 +13,7 @@ import (
 // ReplyReader parses server replies of every RESP2 and RESP3 type, attributes included (they are skipped by
 // Skip and attached to nothing by Read). It is not safe for concurrent use.
 type ReplyReader struct {
-	rd   io.Reader
-	buf  []byte
-	r, w int
-	err  error
+	window
 }
 
 // ErrBadReply reports bytes that are not a valid RESP reply.
@@ -24,36 +21,7 @@ var ErrBadReply = errors.New("resp: malformed reply")
 
 // NewReplyReader returns a reader of replies from rd.
 func NewReplyReader(rd io.Reader) *ReplyReader {
-	return &ReplyReader{rd: rd, buf: make([]byte, 32<<10)}
-}
-
-// Buffered returns the number of bytes read but not consumed.
-func (r *ReplyReader) Buffered() int { return r.w - r.r }
-
-func (r *ReplyReader) fill() error {
-	if r.err != nil {
-		return r.err
-	}
-	if r.r > 0 && (r.r == r.w || r.w == len(r.buf)) {
-		copy(r.buf, r.buf[r.r:r.w])
-		r.w -= r.r
-		r.r = 0
-	}
-	if r.w == len(r.buf) {
-		nb := make([]byte, 2*len(r.buf))
-		copy(nb, r.buf[:r.w])
-		r.buf = nb
-	}
-	n, err := r.rd.Read(r.buf[r.w:])
-	r.w += n
-	if n > 0 {
-		return nil
-	}
-	if err == nil {
-		err = io.ErrNoProgress
-	}
-	r.err = err
-	return err
+	return &ReplyReader{window{rd: rd, buf: make([]byte, 32<<10)}}
 }
 
 // line returns the next line without its CRLF (valid until the next read).

@@ -381,12 +381,17 @@ func (c *conn) flush() bool {
 			c.closeForOutbuf("normal", int64(len(c.w.Buf)-n))
 		}
 	}
+	c.replied()
+	return err == nil
+}
+
+// replied empties the reply buffer once its replies are written, giving back the memory of a huge one.
+func (c *conn) replied() {
 	if cap(c.w.Buf) > 1<<20 {
-		c.w.Buf = make([]byte, 0, 4096) // give back the memory of one huge reply
+		c.w.Buf = make([]byte, 0, 4096)
 	} else {
 		c.w.Reset()
 	}
-	return err == nil
 }
 
 func (c *conn) readFailed(err error) {

@@ -213,11 +213,7 @@ func (l *evloop) serveConn(c *conn) {
 			l.handBack(c, loopMsg{turn: &t}) // the goroutine writes the rest, waiting for the socket
 			return
 		}
-		if cap(c.w.Buf) > 1<<20 {
-			c.w.Buf = make([]byte, 0, 4096) // give back the memory of one huge reply
-		} else {
-			c.w.Reset()
-		}
+		c.replied()
 	}
 	l.keepSingle(c, &t)
 }

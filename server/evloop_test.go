@@ -130,11 +130,29 @@ func TestEventLoopServesDurableWrites(t *testing.T) {
 	}
 }
 
-// handedBack fails the test unless the loop handed a connection back to its goroutine since hb0.
-func handedBack(t *testing.T, admin *redis.Client, hb0 int) {
+// handedBack runs f on a connection the event loop watches, fails the test unless the loop handed a
+// connection back to its goroutine meanwhile, then closes the connection and waits for the loop to forget
+// it.
+func handedBack(t *testing.T, srv *server.Server, admin *redis.Client, f func(c *secRaw)) {
 	t.Helper()
+	c := parked(t, srv, admin, 1)
+	_, _, hb0 := loopInfo(t, admin)
+	f(c)
 	if _, _, hb := loopInfo(t, admin); hb == hb0 {
 		t.Fatal("the event loop handed no connection back")
+	}
+	c.nc.Close()
+	waitLoopClients(t, admin, 0)
+}
+
+// closed fails the test unless the server closes c within 10 s.
+func closed(t *testing.T, c *secRaw) {
+	t.Helper()
+	c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.rr.Read(); err == nil {
+		t.Fatal("the connection is still open")
+	} else if strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("the connection is still open: %v", err)
 	}
 }
 
@@ -189,88 +207,69 @@ func TestEventLoopHandsBack(t *testing.T) {
 	})
 
 	t.Run("blocking command", func(t *testing.T) {
-		c := parked(t, srv, admin, 1)
-		_, _, hb0 := loopInfo(t, admin)
-		c.send(t, "BLPOP queue 0")
-		waitBlocked(t, srv, 1)
-		handedBack(t, admin, hb0)
-		writeOnce(t, srv, "RPUSH", "queue", "job")
-		c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-		v, err := c.rr.Read()
-		if err != nil || len(v.Elems) != 2 || string(v.Elems[0].Str) != "queue" || string(v.Elems[1].Str) != "job" {
-			t.Fatalf("BLPOP: %+v %v", v, err)
-		}
-		if got := c.do(t, "SET after-block x"); got != "+OK" {
-			t.Fatalf("SET after BLPOP: %s", got)
-		}
-		waitLoopClients(t, admin, 1)
-		c.nc.Close()
-		waitLoopClients(t, admin, 0)
+		handedBack(t, srv, admin, func(c *secRaw) {
+			c.send(t, "BLPOP queue 0")
+			waitBlocked(t, srv, 1)
+			writeOnce(t, srv, "RPUSH", "queue", "job")
+			c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			v, err := c.rr.Read()
+			if err != nil || len(v.Elems) != 2 || string(v.Elems[0].Str) != "queue" || string(v.Elems[1].Str) != "job" {
+				t.Fatalf("BLPOP: %+v %v", v, err)
+			}
+			if got := c.do(t, "SET after-block x"); got != "+OK" {
+				t.Fatalf("SET after BLPOP: %s", got)
+			}
+			waitLoopClients(t, admin, 1)
+		})
 	})
 
 	t.Run("client pause", func(t *testing.T) {
-		c := parked(t, srv, admin, 1)
-		_, _, hb0 := loopInfo(t, admin)
-		if err := admin.Do(ctx, "CLIENT", "PAUSE", "300", "WRITE").Err(); err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		if got := c.do(t, "SET paused x"); got != "+OK" {
-			t.Fatalf("SET during pause: %s", got)
-		}
-		if d := time.Since(start); d < 200*time.Millisecond {
-			t.Fatalf("a write ran %v into a 300 ms CLIENT PAUSE WRITE", d)
-		}
-		handedBack(t, admin, hb0)
-		c.nc.Close()
-		waitLoopClients(t, admin, 0)
+		handedBack(t, srv, admin, func(c *secRaw) {
+			if err := admin.Do(ctx, "CLIENT", "PAUSE", "300", "WRITE").Err(); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if got := c.do(t, "SET paused x"); got != "+OK" {
+				t.Fatalf("SET during pause: %s", got)
+			}
+			if d := time.Since(start); d < 200*time.Millisecond {
+				t.Fatalf("a write ran %v into a 300 ms CLIENT PAUSE WRITE", d)
+			}
+		})
 	})
 
 	t.Run("reply larger than the socket takes at once", func(t *testing.T) {
 		big := strings.Repeat("x", 24<<20)
 		writeOnce(t, srv, "SET", "big", big)
-		c := parked(t, srv, admin, 1)
-		_, _, hb0 := loopInfo(t, admin)
-		c.send(t, "GET big")
-		time.Sleep(100 * time.Millisecond) // let the socket fill before reading
-		if got := c.read(t); got != "$"+big {
-			t.Fatalf("GET big: %d bytes, want %d", len(got)-1, len(big))
-		}
-		handedBack(t, admin, hb0)
-		if got := c.do(t, "SET after-big x"); got != "+OK" {
-			t.Fatalf("SET after GET big: %s", got)
-		}
-		c.nc.Close()
-		waitLoopClients(t, admin, 0)
+		handedBack(t, srv, admin, func(c *secRaw) {
+			c.send(t, "GET big")
+			time.Sleep(100 * time.Millisecond) // let the socket fill before reading
+			if got := c.read(t); got != "$"+big {
+				t.Fatalf("GET big: %d bytes, want %d", len(got)-1, len(big))
+			}
+			if got := c.do(t, "SET after-big x"); got != "+OK" {
+				t.Fatalf("SET after GET big: %s", got)
+			}
+		})
 	})
 
 	t.Run("protocol error", func(t *testing.T) {
-		c := parked(t, srv, admin, 1)
-		_, _, hb0 := loopInfo(t, admin)
-		io.WriteString(c.nc, "*1\r\n$x\r\n")
-		if got := c.read(t); !strings.HasPrefix(got, "-ERR Protocol error") {
-			t.Fatalf("bad bulk length: %s", got)
-		}
-		c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := c.rr.Read(); err == nil {
-			t.Fatal("the connection stayed open after a protocol error")
-		}
-		handedBack(t, admin, hb0)
-		waitLoopClients(t, admin, 0)
+		handedBack(t, srv, admin, func(c *secRaw) {
+			io.WriteString(c.nc, "*1\r\n$x\r\n")
+			if got := c.read(t); !strings.HasPrefix(got, "-ERR Protocol error") {
+				t.Fatalf("bad bulk length: %s", got)
+			}
+			closed(t, c)
+		})
 	})
 
 	t.Run("quit", func(t *testing.T) {
-		c := parked(t, srv, admin, 1)
-		_, _, hb0 := loopInfo(t, admin)
-		if got := c.do(t, "QUIT"); got != "+OK" {
-			t.Fatalf("QUIT: %s", got)
-		}
-		c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := c.rr.Read(); err == nil {
-			t.Fatal("the connection stayed open after QUIT")
-		}
-		handedBack(t, admin, hb0)
-		waitLoopClients(t, admin, 0)
+		handedBack(t, srv, admin, func(c *secRaw) {
+			if got := c.do(t, "QUIT"); got != "+OK" {
+				t.Fatalf("QUIT: %s", got)
+			}
+			closed(t, c)
+		})
 	})
 }
 
@@ -278,15 +277,6 @@ func TestEventLoopHandsBack(t *testing.T) {
 // shuts down, and the server forgets it (no goroutine waits for the loop forever).
 func TestEventLoopClosing(t *testing.T) {
 	ctx := context.Background()
-	closed := func(t *testing.T, c *secRaw) {
-		t.Helper()
-		c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if _, err := c.rr.Read(); err == nil {
-			t.Fatal("the connection is still open")
-		} else if strings.Contains(err.Error(), "timeout") {
-			t.Fatalf("the connection is still open: %v", err)
-		}
-	}
 	connected := func(t *testing.T, admin *redis.Client, want int) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)

@@ -45,6 +45,10 @@ type Engine struct {
 	}
 	work    chan struct{} // cap 1: wakes the committer
 	closeCh chan struct{} // closed by Close: the committer drains and exits
+	// syncReq and syncDone carry everysec's fdatasync to the syncer goroutine and its outcome back to the
+	// committer (cap 1 each: one sync in flight at most; nil under the other policies).
+	syncReq  chan bgSync
+	syncDone chan bgSync
 
 	// durable is the highest LSN durable under the policy. A waiter sleeps on the channel of the batch
 	// that holds its LSN, so publishing one batch wakes only its own waiters: pendCh mirrors mu.pendCh,
@@ -174,6 +178,11 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 	e.notes.replies = make(chan []notifyReq, 64)
 	e.notes.spare = make(chan []notifyReq, 64)
 	e.wg.Add(3)
+	if opts.Fsync == FsyncEverySec {
+		e.syncReq, e.syncDone = make(chan bgSync, 1), make(chan bgSync, 1)
+		e.wg.Add(1)
+		go e.runSyncer()
+	}
 	go e.runCommitter()
 	go e.runHousekeeper()
 	go e.runReplier()

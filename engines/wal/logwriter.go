@@ -25,7 +25,8 @@ type logWriter struct {
 	qRecords       int
 	chans          []chan struct{} // closed when the queue is published (one per batch taken into it)
 	spare          []byte
-	lastSync       time.Time
+	lastSync       time.Time // when the last fdatasync started
+	syncing        bool      // everysec: a background fdatasync is in flight (runSyncer)
 	stalledSince   time.Time
 	closeErr       error
 	lastFsyncMicro int64
@@ -39,8 +40,9 @@ const maxStalledBytes = 64 << 20
 // fdatasync, then publishes its last LSN as durable and wakes the waiters. Commits that arrive while it
 // writes and syncs form the next batch, so the batch size follows the load with no timer; when a batch
 // has many waiters (longReplies) the committer answers them itself before the next turn. Under
-// everysec it also fsyncs once a second; when a write fails for lack of space it keeps the batch and
-// retries every second, and once it fails for good it only discards.
+// everysec it also has the log fsynced once a second, by the syncer goroutine, while it goes on writing
+// (bgSync); when a write fails for lack of space it keeps the batch and retries every second, and once it
+// fails for good it only discards.
 func (e *Engine) runCommitter() {
 	defer e.wg.Done()
 	l := &e.log
@@ -51,6 +53,8 @@ func (e *Engine) runCommitter() {
 		select {
 		case <-e.work:
 		case <-tick.C:
+		case j := <-e.syncDone:
+			e.bgSynced(j)
 		case <-e.closeCh:
 			closing = true
 		}
@@ -62,8 +66,9 @@ func (e *Engine) runCommitter() {
 			}
 		}
 		if l.f != nil && l.size > l.synced && e.failure.Load() == nil {
-			if e.opts.Fsync == FsyncEverySec && time.Since(l.lastSync) >= time.Second {
-				e.syncLog()
+			if e.opts.Fsync == FsyncEverySec && !l.syncing && time.Since(l.lastSync) >= time.Second {
+				l.syncing, l.lastSync = true, time.Now()
+				e.syncReq <- bgSync{f: l.f, path: l.seg.path, size: l.size}
 			}
 		}
 		if closing {
@@ -72,6 +77,9 @@ func (e *Engine) runCommitter() {
 				e.flush()
 			}
 			e.closeLog()
+			if e.syncReq != nil {
+				close(e.syncReq)
+			}
 			e.notifyFailed(ErrClosed, true)
 			close(e.notes.replies)
 			return
@@ -226,6 +234,64 @@ func (e *Engine) syncLog() bool {
 	return true
 }
 
+// bgSync is one of everysec's fdatasyncs, run by the syncer goroutine while the committer goes on writing,
+// as Redis's appendfsync everysec runs its fsync on a background thread. Done inline, an fdatasync of a
+// second's worth of log stopped the committer for its whole length, and with it every write and every
+// read of a key with a write not yet logged: the tiered engine, whose Pebble writes share the disk, saw
+// 10 ms syncs and GET p99 of 4.3-4.5 ms under everysec against 2.4 ms under always.
+type bgSync struct {
+	f    *os.File
+	path string
+	size int64 // the bytes of the segment written before the sync began: what it makes durable
+	err  error
+	dur  time.Duration
+}
+
+// slowSync, set by tests before an engine opens, lengthens every background sync (to keep one in flight).
+var slowSync time.Duration
+
+// runSyncer runs the syncs the committer asks for (everysec), until the committer closes syncReq.
+func (e *Engine) runSyncer() {
+	defer e.wg.Done()
+	for j := range e.syncReq {
+		start := time.Now()
+		if slowSync > 0 {
+			time.Sleep(slowSync)
+		}
+		j.err = fdatasync(j.f)
+		j.dur = time.Since(start)
+		e.syncDone <- j
+	}
+}
+
+// bgSynced takes a background sync's outcome (committer goroutine). A failure is permanent, as in syncLog.
+func (e *Engine) bgSynced(j bgSync) {
+	l := &e.log
+	l.syncing = false
+	if j.err != nil {
+		e.fail(fmt.Errorf("%w: fsync %s: %v; writes since the last good sync may not be on disk, so every write is refused; restart kvlab to recover from the log (acknowledged writes are safe)",
+			ErrLogFailed, j.path, j.err))
+		return
+	}
+	l.lastFsyncMicro = j.dur.Microseconds()
+	e.stats.fsyncMicros.Add(l.lastFsyncMicro)
+	e.stats.fsyncs.Add(1)
+	if j.f == l.f && j.size > l.synced {
+		l.synced = j.size
+	}
+	if j.dur > 2*time.Second {
+		e.logf("wal: an everysec fsync of %s took %v (is the disk busy?); writes went on meanwhile, and up to that long of them would be lost to a power failure", j.path, j.dur.Round(time.Millisecond))
+	}
+}
+
+// waitBgSync waits for the background sync in flight, if any, before the committer closes or replaces
+// the active segment's file under it.
+func (e *Engine) waitBgSync() {
+	if e.log.syncing {
+		e.bgSynced(<-e.syncDone)
+	}
+}
+
 // writeFailed handles a failed write or segment creation: out of space is retried every second (the
 // batch stays queued), anything else is permanent.
 func (e *Engine) writeFailed(err error) {
@@ -250,6 +316,10 @@ func (e *Engine) fail(err error) {
 // tail) and creates a new one whose first record will be first.
 func (e *Engine) roll(first uint64) error {
 	l := &e.log
+	e.waitBgSync()
+	if f := e.failure.Load(); f != nil && f.permanent {
+		return f.err
+	}
 	if l.f != nil {
 		if l.size > l.synced {
 			if !e.syncLog() {
@@ -305,6 +375,7 @@ func (e *Engine) closeLog() {
 		}
 		l.closeErr = fmt.Errorf("wal: %d writes (LSN %d-%d) were never written to the log and are lost (they were not acknowledged): %w", l.qRecords, l.qFirst, l.qLast, err)
 	}
+	e.waitBgSync()
 	if l.f == nil {
 		return
 	}

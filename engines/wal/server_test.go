@@ -195,6 +195,40 @@ func TestFsyncPolicies(t *testing.T) {
 	}
 }
 
+// Under everysec the log is fsynced in the background, as Redis's appendfsync everysec does: a sync that
+// takes long (here every one is lengthened to 800 ms) holds up no write, and closing the server waits for
+// the sync in flight and loses nothing.
+func TestEverysecSyncsInBackground(t *testing.T) {
+	slowSync = 800 * time.Millisecond
+	t.Cleanup(func() { slowSync = 0 })
+	dir := t.TempDir()
+	srv := startServer(t, dir, map[string]string{"fsync": "everysec"})
+	c := dial(t, srv.Addr())
+	var slowest time.Duration
+	n := 0
+	for start := time.Now(); time.Since(start) < 2500*time.Millisecond; n++ {
+		t0 := time.Now()
+		c.do(t, "SET", "k"+strconv.Itoa(n), "v")
+		slowest = max(slowest, time.Since(t0))
+	}
+	if got := info(t, c, "wal_fsyncs"); got == "0" {
+		t.Fatalf("no fsync completed in 2.5 s of writes under everysec")
+	}
+	// With the sync inline, the writes that arrive during one wait for it: 800 ms.
+	if slowest > 400*time.Millisecond {
+		t.Fatalf("the slowest of %d SETs took %v: writes waited for an everysec fsync", n, slowest)
+	}
+	c.do(t, "SET", "last", "v") // a sync is most likely in flight: Close must wait for it
+	if err := srv.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	srv = startServer(t, dir, nil)
+	c = dial(t, srv.Addr())
+	if v := c.do(t, "DBSIZE"); v.Int != int64(n+1) {
+		t.Fatalf("DBSIZE after restart = %d, want %d", v.Int, n+1)
+	}
+}
+
 // SAVE and BGSAVE through the server, and INFO persistence with Redis's field names.
 func TestSaveAndInfo(t *testing.T) {
 	dir := t.TempDir()

@@ -21,7 +21,8 @@
 // The durability policy (option "fsync") models ElastiCache and MemoryDB:
 //
 //	always    Wait returns once the record is fsynced (MemoryDB; the default)
-//	everysec  Wait returns once the record is written; the committer fsyncs every second (AOF everysec)
+//	everysec  Wait returns once the record is written; a syncer goroutine fsyncs the log every second while
+//	          the committer goes on writing (AOF everysec, whose fsync runs on a background thread too)
 //	no        Wait returns once written; fsync only when a segment is full or at shutdown (AOF no)
 //
 // "commit-delay" adds a fixed latency to every batch after its fsync, a model of a multi-AZ quorum log.

@@ -36,6 +36,14 @@ func TestCrash(t *testing.T) {
 	runCrash(t, "--engine", "wal")
 }
 
+// TestCrashEverysec is the same test under --fsync everysec. A kill -9 loses no acknowledged write there
+// either (the log's writes are in the kernel's page cache; only a power failure loses the last second),
+// and the segment rollovers of every round close and replace segments while the background fsync may be
+// in flight.
+func TestCrashEverysec(t *testing.T) {
+	runCrash(t, "--engine", "wal", "--fsync", "everysec")
+}
+
 // TestCrashTiered is the same test on the tiered engine (which takes its durability from this package),
 // with an 8 KB RAM budget and every value of 16 bytes or more eligible for the disk tier, so most of what
 // the clients write is cold when the process dies, and snapshots must read cold values back.

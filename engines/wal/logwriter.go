@@ -68,7 +68,7 @@ func (e *Engine) runCommitter() {
 		if l.f != nil && l.size > l.synced && e.failure.Load() == nil {
 			if e.opts.Fsync == FsyncEverySec && !l.syncing && time.Since(l.lastSync) >= time.Second {
 				l.syncing, l.lastSync = true, time.Now()
-				e.syncReq <- bgSync{f: l.f, path: l.seg.path, size: l.size}
+				e.syncReq <- bgSync{f: l.f, size: l.size}
 			}
 		}
 		if closing {
@@ -216,21 +216,28 @@ func (e *Engine) preallocate(n int64) error {
 	return nil
 }
 
-// syncLog fdatasyncs the active segment; a failure is permanent (after a failed fsync the kernel may have
-// dropped the dirty pages, so nothing written since the last good sync can be trusted).
+// syncLog fdatasyncs the active segment on the committer (see noteSync).
 func (e *Engine) syncLog() bool {
 	l := &e.log
-	start := time.Now()
-	if err := fdatasync(l.f); err != nil {
+	l.lastSync = time.Now()
+	err := fdatasync(l.f)
+	return e.noteSync(l.size, time.Since(l.lastSync), err)
+}
+
+// noteSync records an fdatasync of the active segment, made on the committer or in the background, that
+// covers its first size bytes. A failure is permanent: after a failed fsync the kernel may have dropped the
+// dirty pages, so nothing written since the last good sync can be trusted.
+func (e *Engine) noteSync(size int64, dur time.Duration, err error) bool {
+	l := &e.log
+	if err != nil {
 		e.fail(fmt.Errorf("%w: fsync %s: %v; writes since the last good sync may not be on disk, so every write is refused; restart kvlab to recover from the log (acknowledged writes are safe)",
 			ErrLogFailed, l.seg.path, err))
 		return false
 	}
-	l.lastFsyncMicro = time.Since(start).Microseconds()
+	l.lastFsyncMicro = dur.Microseconds()
 	e.stats.fsyncMicros.Add(l.lastFsyncMicro)
-	l.synced = l.size
-	l.lastSync = time.Now()
 	e.stats.fsyncs.Add(1)
+	l.synced = max(l.synced, size)
 	return true
 }
 
@@ -239,10 +246,12 @@ func (e *Engine) syncLog() bool {
 // second's worth of log stopped the committer for its whole length, and with it every write and every
 // read of a key with a write not yet logged; under the tiered engine, whose Pebble writes share the disk,
 // those syncs took about 10 ms.
+//
+// The file synced is always the active segment's: roll and closeLog wait for the sync in flight
+// (waitBgSync) before they close or replace it.
 type bgSync struct {
-	f    *os.File
-	path string
-	size int64 // the bytes of the segment written before the sync began: what it makes durable
+	f    *os.File // the active segment's, for the syncer (which does not touch the committer's logWriter)
+	size int64    // the bytes of the segment written before the sync began: what it makes durable
 	err  error
 	dur  time.Duration
 }
@@ -264,23 +273,11 @@ func (e *Engine) runSyncer() {
 	}
 }
 
-// bgSynced takes a background sync's outcome (committer goroutine). A failure is permanent, as in syncLog.
+// bgSynced takes a background sync's outcome (committer goroutine).
 func (e *Engine) bgSynced(j bgSync) {
-	l := &e.log
-	l.syncing = false
-	if j.err != nil {
-		e.fail(fmt.Errorf("%w: fsync %s: %v; writes since the last good sync may not be on disk, so every write is refused; restart kvlab to recover from the log (acknowledged writes are safe)",
-			ErrLogFailed, j.path, j.err))
-		return
-	}
-	l.lastFsyncMicro = j.dur.Microseconds()
-	e.stats.fsyncMicros.Add(l.lastFsyncMicro)
-	e.stats.fsyncs.Add(1)
-	if j.f == l.f && j.size > l.synced {
-		l.synced = j.size
-	}
-	if j.dur > 2*time.Second {
-		e.logf("wal: an everysec fsync of %s took %v (is the disk busy?); writes went on meanwhile, and up to that long of them would be lost to a power failure", j.path, j.dur.Round(time.Millisecond))
+	e.log.syncing = false
+	if e.noteSync(j.size, j.dur, j.err) && j.dur > 2*time.Second {
+		e.logf("wal: an everysec fsync of %s took %v (is the disk busy?); writes went on meanwhile, and up to that long of them would be lost to a power failure", e.log.seg.path, j.dur.Round(time.Millisecond))
 	}
 }
 

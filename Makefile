@@ -37,6 +37,7 @@ fmt-check:
 fuzz-smoke:
 	$(GO) test ./resp -run '^$$' -fuzz '^FuzzReader$$' -fuzztime 30s
 	$(GO) test ./resp -run '^$$' -fuzz '^FuzzReplyReader$$' -fuzztime 30s
+	$(GO) test ./resp -run '^$$' -fuzz '^FuzzPeekKeys$$' -fuzztime 30s
 	$(GO) test ./acl -run '^$$' -fuzz '^FuzzSetUser$$' -fuzztime 30s
 
 ## bench: Go benchmarks of the hot paths

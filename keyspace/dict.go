@@ -110,6 +110,42 @@ func (d *dict) del(key []byte) *Object {
 	return nil
 }
 
+// PrefetchMax bounds the keys one Prefetch looks up.
+const PrefetchMax = 32
+
+// prefetch reads what looking keys up will read (each key's table slot, the object at the head of its
+// chain or the next one, that object's key and a string value's first bytes), all keys one step at a time:
+// the CPU then overlaps the cache misses of different keys, where a lookup on its own waits for each of
+// its misses in turn (slot, object, key). It returns a sum of what it read, which the caller keeps, so
+// the loads are not optimized away.
+func (d *dict) prefetch(keys [][]byte) uintptr {
+	var hs [PrefetchMax]uint32
+	var objs [PrefetchMax]*Object
+	n := min(len(keys), PrefetchMax)
+	for i := range n {
+		h := maphash.Bytes(d.seed, keys[i])
+		hs[i] = uint32(h)
+		objs[i] = *d.slot(h)
+	}
+	var x uintptr
+	for i := range n {
+		if o := objs[i]; o != nil && o.hash != hs[i] && o.next != nil {
+			objs[i] = o.next
+		}
+	}
+	for i := range n {
+		if o := objs[i]; o != nil && len(o.key) > 0 {
+			x += uintptr(o.key[0])
+		}
+	}
+	for i := range n {
+		if o := objs[i]; o != nil && o.Type == TypeString && o.ptr != nil && o.c > 0 {
+			x += uintptr(*(*byte)(o.ptr))
+		}
+	}
+	return x
+}
+
 // step starts a resize when the load calls for one and moves one bucket of a resize in progress.
 func (d *dict) step() {
 	if d.t1 == nil {

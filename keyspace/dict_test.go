@@ -222,3 +222,46 @@ func TestScanRankOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestDictPrefetch checks that prefetch only reads: over present and missing keys, chained buckets, cold,
+// empty and non-string objects, and more keys than PrefetchMax, the dict holds the same objects afterwards.
+func TestDictPrefetch(t *testing.T) {
+	d := newDict(maphash.MakeSeed())
+	want := map[string]*Object{}
+	for i := 0; i < 5000; i++ {
+		k := fmt.Sprintf("k%d", i)
+		var o *Object
+		switch i % 4 {
+		case 0:
+			o = NewString([]byte("value " + k))
+		case 1:
+			o = NewString(nil)
+		case 2:
+			o = NewString([]byte("cold"))
+			o.SetCold(1, uint32(i))
+		default:
+			o = NewValue(TypeList, &List{})
+		}
+		d.set(k, o)
+		want[k] = o
+	}
+	for _, n := range []int{0, 1, 2, PrefetchMax, 3 * PrefetchMax} {
+		keys := make([][]byte, n)
+		for i := range keys {
+			if i%3 == 2 {
+				keys[i] = []byte(fmt.Sprintf("missing%d", i))
+			} else {
+				keys[i] = []byte(fmt.Sprintf("k%d", (i*977)%5000))
+			}
+		}
+		d.prefetch(keys)
+	}
+	if d.count != len(want) {
+		t.Fatalf("count %d after prefetch, want %d", d.count, len(want))
+	}
+	for k, o := range want {
+		if got := d.getStr(k); got != o {
+			t.Fatalf("%s: object changed by prefetch", k)
+		}
+	}
+}

@@ -126,3 +126,37 @@ func FuzzReplyLen(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPeekKeys checks PeekKeys against Next: after the first command is read, the keys PeekKeys reports are,
+// in order, the second arguments of the commands Next returns next; it never panics and consumes nothing.
+func FuzzPeekKeys(f *testing.F) {
+	for _, s := range []string{
+		"*2\r\n$3\r\nGET\r\n$1\r\na\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$2\r\ncc\r\n",
+		"PING\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\nPING\r\n", "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$9\r\nab",
+		"*1\r\n$4\r\nPING\r\n*0\r\n*2\r\n$3\r\nGET\r\n$1\r\nz\r\n", "*1\r\n$4\r\nPING\r\n*2\n$3\r\nGET\r\n$1\r\nz\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	lim := Limits{MaxBulkLen: 1 << 10, MaxMultibulkLen: 64, MaxQueryBuffer: 1 << 14, MaxInlineLen: 256}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := NewReader(bytes.NewReader(data), lim)
+		if _, err := r.ReadCommand(); err != nil {
+			return
+		}
+		before := r.Buffered()
+		var keys [][]byte
+		r.PeekKeys(32, func(k []byte) { keys = append(keys, append([]byte(nil), k...)) })
+		if r.Buffered() != before {
+			t.Fatalf("PeekKeys consumed %d bytes", before-r.Buffered())
+		}
+		for i, k := range keys {
+			args, ok, err := r.Next()
+			if err != nil || !ok {
+				t.Fatalf("key %d (%q) reported, but Next returns ok=%v err=%v", i, k, ok, err)
+			}
+			if len(args) < 2 || !bytes.Equal(args[1], k) {
+				t.Fatalf("key %d reported as %q, Next returns %q", i, k, args)
+			}
+		}
+	})
+}

@@ -138,6 +138,48 @@ func (r *Reader) Next() (args [][]byte, ok bool, err error) {
 	}
 }
 
+// PeekKeys calls fn with the second argument (the key, for most commands) of each complete multibulk
+// command buffered after the one Next last returned, up to max commands, without consuming anything. It
+// stops at the first command that is incomplete, inline, malformed or has fewer than two arguments: Next
+// deals with those. The slices alias the buffer and are valid until the next call of ReadCommand or Next.
+// It serves prefetching (a server looks the keys up before running the commands); the keys it reports
+// are, in order, the second arguments of the commands Next returns next.
+func (r *Reader) PeekKeys(max int, fn func(key []byte)) {
+	p := r.buf[r.r:r.w]
+	for ; max > 0 && len(p) > 0 && p[0] == '*'; max-- {
+		nl := bytes.IndexByte(p, '\n')
+		if nl < 2 || p[nl-1] != '\r' {
+			return
+		}
+		count, ok := parseHeaderInt(p[1 : nl-1])
+		if !ok || count < 2 || count > r.lim.MaxMultibulkLen {
+			return
+		}
+		pos := nl + 1
+		var key []byte
+		for i := int64(0); i < count; i++ {
+			if pos >= len(p) || p[pos] != '$' {
+				return
+			}
+			nl := bytes.IndexByte(p[pos:], '\n')
+			if nl < 2 || p[pos+nl-1] != '\r' {
+				return
+			}
+			l, ok := parseHeaderInt(p[pos+1 : pos+nl-1])
+			start := pos + nl + 1
+			if !ok || l < 0 || l > r.lim.MaxBulkLen || l > int64(len(p)-start) || start+int(l)+2 > len(p) {
+				return
+			}
+			if i == 1 {
+				key = p[start : start+int(l) : start+int(l)]
+			}
+			pos = start + int(l) + 2
+		}
+		fn(key) // only once the whole command has parsed, as Next would parse it
+		p = p[pos:]
+	}
+}
+
 // checkPending enforces the query buffer limit on an incomplete command.
 func (r *Reader) checkPending() error {
 	if int64(r.w-r.r) > r.lim.MaxQueryBuffer {

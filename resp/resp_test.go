@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -339,5 +340,35 @@ func TestReplyLen(t *testing.T) {
 	deep := strings.Repeat("*1\r\n", maxReplyDepth+2) + ":1\r\n"
 	if _, err := ReplyLen([]byte(deep)); !errors.Is(err, ErrBadReply) {
 		t.Errorf("ReplyLen(deep nesting): err %v, want ErrBadReply", err)
+	}
+}
+
+func TestPeekKeys(t *testing.T) {
+	get := func(k string) string { return "*2\r\n$3\r\nGET\r\n$" + strconv.Itoa(len(k)) + "\r\n" + k + "\r\n" }
+	for _, tc := range []struct {
+		name, in string
+		max      int
+		want     []string
+	}{
+		{"pipeline", get("a") + get("b") + "*3\r\n$3\r\nSET\r\n$2\r\ncc\r\n$1\r\nv\r\n" + get("d"), 32, []string{"b", "cc", "d"}},
+		{"max", get("a") + get("b") + get("c") + get("d"), 2, []string{"b", "c"}},
+		{"nothing after", get("a"), 32, nil},
+		{"stops at an incomplete command", get("a") + get("b") + "*2\r\n$3\r\nGET\r\n$5\r\nab", 32, []string{"b"}},
+		{"stops at an inline command", get("a") + get("b") + "GET c\r\n" + get("d"), 32, []string{"b"}},
+		{"stops at a one-argument command", get("a") + "*1\r\n$4\r\nPING\r\n" + get("d"), 32, nil},
+		{"stops at a malformed header", get("a") + "*2\n$3\r\nGET\r\n$1\r\nz\r\n", 32, nil},
+		{"empty key", get("a") + get(""), 32, []string{""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReader(strings.NewReader(tc.in), Limits{})
+			if _, err := r.ReadCommand(); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			r.PeekKeys(tc.max, func(k []byte) { got = append(got, string(k)) })
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("PeekKeys = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -35,6 +35,9 @@ type conn struct {
 
 	lastCmd atomic.Pointer[keyspace.Command]
 
+	pfKeys [][]byte // prefetch's scratch
+	pfSink uintptr  // what prefetch read (kept so the reads are not optimized away)
+
 	tx txState // MULTI/WATCH state
 	cl connCluster
 	// CLIENT REPLY state: replyMode "", "on", "off" or "skip"; muting while a muted command runs.
@@ -196,6 +199,7 @@ func (c *conn) runTurn(args [][]byte, preparer engines.Preparer) (t turn) {
 	ks := s.ks
 	hard := s.outbufLimits().normal.hard
 	ks.Mu.Lock()
+	pre := c.prefetch(args) // the commands, from this one, whose keys are in the CPU's cache
 	if preparer != nil {
 		if p := c.plan(preparer, args); p != nil {
 			c.prepare(p, args)
@@ -233,6 +237,9 @@ func (c *conn) runTurn(args [][]byte, preparer engines.Preparer) (t turn) {
 			break
 		}
 		args = next
+		if pre--; pre == 0 {
+			pre = c.prefetch(args)
+		}
 		if preparer != nil {
 			if p := c.plan(preparer, args); p != nil {
 				s.stats.execLockNS.Add(int64(now.Sub(held)))
@@ -256,6 +263,32 @@ func (c *conn) runTurn(args [][]byte, preparer engines.Preparer) (t turn) {
 	s.stats.execLockNS.Add(int64(now.Sub(held)))
 	ks.Mu.Unlock()
 	return t
+}
+
+// prefetch looks up, in one pass (keyspace.DB.Prefetch), the key of the command about to run and those of
+// the pipelined commands complete in the read buffer after it, and returns how many commands that covers
+// (at least 1). A pipeline of SETs over a keyspace larger than the CPU's cache spent about a third of its
+// time under the lock waiting for memory, one key after another; the pass lets the misses of different
+// keys overlap. A lone command (nothing buffered after it) is left to look its key up itself.
+func (c *conn) prefetch(args [][]byte) int {
+	if c.rd.Buffered() == 0 {
+		return 1
+	}
+	keys := c.pfKeys[:0]
+	if len(args) >= 2 {
+		keys = append(keys, args[1])
+	}
+	n := 1
+	c.rd.PeekKeys(keyspace.PrefetchMax-1, func(k []byte) {
+		keys = append(keys, k)
+		n++
+	})
+	if len(keys) >= 2 {
+		c.pfSink += c.s.ks.DB(c.db).Prefetch(keys)
+	}
+	clear(keys) // they alias the read buffer
+	c.pfKeys = keys[:0]
+	return n
 }
 
 // endTurn does what the turn left to do without the lock: parks a blocked client, waits for the writes

@@ -969,18 +969,28 @@ func (e *Engine) drainDeletes(b *pebble.Batch) {
 
 // pickVictim samples hot objects and returns the least recently used one worth moving (keyspace lock
 // held), or nil when sampling finds none. Sampling is random memory access, the demoter's main cost under
-// the lock: a sample is checked against the victims already selected (a map lookup) only when it would be
-// the best so far.
+// the lock, so it goes in passes: draw every sample's list entry, then read every sample's recency, then
+// choose. The loads of one pass do not depend on one another, so the CPU overlaps their cache misses
+// instead of waiting for one sample after another (BenchmarkPickVictim). A sample is checked against the
+// victims already selected (a map lookup) only when it would be the best so far.
 func (e *Engine) pickVictim() (*keyspace.DB, *keyspace.Object) {
-	var best hotEntry
 	n := len(e.hotList)
 	if n == 0 {
 		return nil, nil
 	}
 	rng := e.ks.Rand()
-	for i := 0; i < victimSamples; i++ {
-		h := e.hotList[rng.IntN(n)]
-		if best.o != nil && h.o.LRU >= best.o.LRU {
+	var samples [victimSamples]hotEntry
+	var lru [victimSamples]uint32
+	for i := range samples {
+		samples[i] = e.hotList[rng.IntN(n)]
+	}
+	for i := range samples {
+		lru[i] = samples[i].o.LRU
+	}
+	var best hotEntry
+	var bestLRU uint32
+	for i, h := range samples {
+		if best.o != nil && lru[i] >= bestLRU {
 			continue
 		}
 		if h.o.Cold || h.o.TierSize < e.minValue || h.db.Detached() {
@@ -989,7 +999,7 @@ func (e *Engine) pickVictim() (*keyspace.DB, *keyspace.Object) {
 		if _, taken := e.selected[h.o]; taken {
 			continue
 		}
-		best = h
+		best, bestLRU = h, lru[i]
 	}
 	return best.db, best.o
 }

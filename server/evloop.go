@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kvlab/kvlab/engines"
+	"github.com/kvlab/kvlab/keyspace"
 )
 
 // evloop serves the plain TCP connections of a durable engine (engines.DurableNotifier) that are between
@@ -62,6 +63,9 @@ type evloop struct {
 	noWait context.Context // cancelled: Wait with it reports whether an LSN is durable, without waiting
 	// serve is the RawConn.Read callback of the loop, built once.
 	serve func(fd uintptr) bool
+	ready []*conn  // harvest's scratch: the connections read, to serve
+	keys  [][]byte // prefetch's scratch
+	sink  uintptr  // what prefetch read (kept so the reads are not optimized away)
 }
 
 // newEvloop creates the epoll set and starts the loop goroutine.
@@ -119,13 +123,18 @@ func (l *evloop) run() {
 	}
 }
 
-// harvest polls the epoll set once (timeout zero) and serves what is ready. It returns false, which makes
-// RawConn.Read park the goroutine until Go's poller finds the set readable, unless it must poll again at
-// once: the events filled the array, or a read filled a connection's buffer. One poll per wake-up is
-// enough (a second, empty one cost as much as the read it saved): every connection served was read to
-// the end of what had arrived (a short read), and whatever arrives after the poll makes the set readable
-// again, which Go's poller records; RawConn.Read clears that record only before its first call of harvest,
-// never between harvest and the park.
+// harvest polls the epoll set once (timeout zero) and serves what is ready: it reads every ready
+// connection, looks their commands' keys up in one pass (prefetch), then runs each. It returns false,
+// which makes RawConn.Read park the goroutine until Go's poller finds the set readable, unless it must
+// poll again at once: the events filled the array, or a read filled a connection's buffer. One poll per
+// wake-up is enough (a second, empty one cost as much as the read it saved): every connection served was
+// read to the end of what had arrived (a short read), and whatever arrives after the poll makes the set
+// readable again, which Go's poller records; RawConn.Read clears that record only before its first call
+// of harvest, never between harvest and the park.
+//
+// The prefetch: redis-benchmark -c 50 -n 300000 -r 1000000 -d 100 -t set -P 1 against a wal server, 11
+// rounds side by side with the loop that looked each key up as it ran the command: 80.0k against 76.9k
+// SET/s on average, more in 10 of the 11 rounds, p50 0.48-0.50 ms against 0.50-0.54 ms.
 func (l *evloop) harvest(fd uintptr) bool {
 	n, err := unix.EpollWait(int(fd), l.events[:], 0)
 	if err == unix.EINTR {
@@ -135,28 +144,33 @@ func (l *evloop) harvest(fd uintptr) bool {
 		return false
 	}
 	l.again = n == len(l.events)
+	ready := l.ready[:0]
 	for i := range l.events[:n] {
 		ev := &l.events[i]
 		id := int64(uint32(ev.Fd)) | int64(ev.Pad)<<32
 		l.mu.Lock()
 		c := l.conns[id]
 		l.mu.Unlock()
-		if c != nil && c.lp.state.CompareAndSwap(loopParked, loopBusy) {
-			l.serveConn(c)
+		if c != nil && c.lp.state.CompareAndSwap(loopParked, loopBusy) && l.readConn(c) {
+			ready = append(ready, c)
 		}
 	}
+	l.prefetch(ready)
+	for _, c := range ready {
+		l.serveConn(c)
+	}
+	clear(ready)
+	l.ready = ready[:0]
 	return l.again
 }
 
-// serveConn reads a ready connection once and runs the commands complete in its buffer; the connection
-// stays in the loop when their replies are the engine's to write or went out whole, and goes back to its
-// goroutine otherwise (loopBusy on entry).
-func (l *evloop) serveConn(c *conn) {
-	s := l.s
+// readConn reads a ready connection once (loopBusy on entry) and reports whether it has bytes to serve;
+// otherwise the connection is back in the loop (nothing to read after all) or with its goroutine.
+func (l *evloop) readConn(c *conn) bool {
 	c.lp.n, c.lp.err = 0, nil
 	if err := c.ho.raw.Read(c.lp.read); err != nil {
 		l.handBack(c, loopMsg{}) // closed: the goroutine's own read reports it
-		return
+		return false
 	}
 	if c.lp.full {
 		l.again = true // more may be waiting: the level-triggered set reports it to the next harvest
@@ -164,11 +178,47 @@ func (l *evloop) serveConn(c *conn) {
 	switch {
 	case c.lp.err == unix.EAGAIN:
 		l.keep(c)
-		return
+		return false
 	case c.lp.n == 0 || c.lp.err != nil:
 		l.handBack(c, loopMsg{}) // end of stream or a failed read: the goroutine's own read reports it
+		return false
+	}
+	return true
+}
+
+// prefetch looks up the keys of the first command of every connection read in this harvest in one pass
+// (keyspace.DB.Prefetch, as a connection's own pipeline does in runTurn), under one hold of the keyspace
+// lock, before any of them runs: the cache misses of their lookups overlap instead of coming one command
+// after another. Connections on another database than the first one's are left to their own lookups.
+func (l *evloop) prefetch(ready []*conn) {
+	if len(ready) < 2 {
 		return
 	}
+	db := ready[0].db
+	keys := l.keys[:0]
+	for _, c := range ready {
+		if c.db == db {
+			c.rd.PeekKeys(1, func(k []byte) { keys = append(keys, k) })
+		}
+	}
+	if len(keys) >= 2 {
+		ks := l.s.ks
+		ks.Mu.Lock()
+		d := ks.DB(db)
+		for i := 0; i < len(keys); i += keyspace.PrefetchMax {
+			l.sink += d.Prefetch(keys[i:min(i+keyspace.PrefetchMax, len(keys))])
+		}
+		ks.Mu.Unlock()
+	}
+	clear(keys) // they alias the connections' read buffers
+	l.keys = keys[:0]
+}
+
+// serveConn runs the commands complete in a connection's buffer once readConn has read it; the connection
+// stays in the loop when their replies are the engine's to write or went out whole, and goes back to its
+// goroutine otherwise (loopBusy on entry).
+func (l *evloop) serveConn(c *conn) {
+	s := l.s
 	if written, ok := l.settle(c); !written {
 		l.handBack(c, loopMsg{}) // the previous replies are still going out: the goroutine waits for them
 		return

@@ -130,6 +130,41 @@ func TestEventLoopServesDurableWrites(t *testing.T) {
 	}
 }
 
+// TestEventLoopDatabases runs single-command clients on databases 0 and 1 at once, with the same keys,
+// so the event loop's harvests mix connections of both (the loop looks up the first database's keys in
+// one pass before serving a harvest): each client reads back only its own database's values.
+func TestEventLoopDatabases(t *testing.T) {
+	srv := startWal(t)
+	ctx := context.Background()
+	clients := make([]*redis.Client, 2)
+	for db := range clients {
+		clients[db] = redis.NewClient(&redis.Options{Addr: srv.Addr(), DB: db, PoolSize: 6, MinIdleConns: 6})
+		defer clients[db].Close()
+	}
+	eachClient(t, 12, func(g int) error {
+		db := g % 2
+		rdb := clients[db]
+		for i := 1; i <= 200; i++ {
+			key := fmt.Sprintf("k%d", (g/2+i)%8)
+			val := fmt.Sprintf("db%d-%d-%d", db, g, i)
+			if err := rdb.Set(ctx, key, val, 0).Err(); err != nil {
+				return fmt.Errorf("client %d: SET: %v", g, err)
+			}
+			v, err := rdb.Get(ctx, key).Result()
+			if err != nil {
+				return fmt.Errorf("client %d: GET: %v", g, err)
+			}
+			if !strings.HasPrefix(v, fmt.Sprintf("db%d-", db)) {
+				return fmt.Errorf("client %d on database %d read %q", g, db, v)
+			}
+		}
+		return nil
+	})
+	if _, turns, _ := loopInfo(t, clients[0]); turns < 12*200 {
+		t.Fatalf("the event loop ran %d turns of 12x400 commands, want most of them", turns)
+	}
+}
+
 // handedBack runs f on a connection the event loop watches, fails the test unless the loop handed a
 // connection back to its goroutine meanwhile, then closes the connection and waits for the loop to forget
 // it.

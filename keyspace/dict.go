@@ -21,6 +21,8 @@ type dict struct {
 	// moved is, while resizing, the number of leading buckets of t0 already moved to t1.
 	moved int
 	count int
+	// sink keeps a sum of what prefetch read, so its loads are not optimized away.
+	sink uintptr
 	// slots counts keys per cluster hash slot (nil unless the keyspace counts slots; see
 	// Keyspace.CountSlots).
 	slots []uint32
@@ -110,18 +112,22 @@ func (d *dict) del(key []byte) *Object {
 	return nil
 }
 
-// PrefetchMax bounds the keys one Prefetch looks up.
+// PrefetchMax is the number of keys one pass of prefetch looks up together.
 const PrefetchMax = 32
 
 // prefetch reads what looking keys up will read (each key's table slot, the object at the head of its
-// chain or the next one, that object's key and a string value's first bytes), all keys one step at a time:
-// the CPU then overlaps the cache misses of different keys, where a lookup on its own waits for each of
-// its misses in turn (slot, object, key). It returns a sum of what it read, which the caller keeps, so
+// chain or the next one, that object's key and a string value's first bytes), PrefetchMax keys at a time,
+// all of them one step at a time: the CPU then overlaps the cache misses of different keys, where a lookup
+// on its own waits for each of its misses in turn (slot, object, key). What it read goes into d.sink, so
 // the loads are not optimized away.
-func (d *dict) prefetch(keys [][]byte) uintptr {
+func (d *dict) prefetch(keys [][]byte) {
+	for len(keys) > PrefetchMax {
+		d.prefetch(keys[:PrefetchMax])
+		keys = keys[PrefetchMax:]
+	}
 	var hs [PrefetchMax]uint32
 	var objs [PrefetchMax]*Object
-	n := min(len(keys), PrefetchMax)
+	n := len(keys)
 	for i := range n {
 		h := maphash.Bytes(d.seed, keys[i])
 		hs[i] = uint32(h)
@@ -143,7 +149,7 @@ func (d *dict) prefetch(keys [][]byte) uintptr {
 			x += uintptr(*(*byte)(o.ptr))
 		}
 	}
-	return x
+	d.sink += x
 }
 
 // step starts a resize when the load calls for one and moves one bucket of a resize in progress.

@@ -229,12 +229,11 @@ func (db *DB) ExpiresLen() int { return len(db.expires) }
 // Peek returns the object of key without expiry, statistics or LSN tracking (engines, snapshots).
 func (db *DB) Peek(key []byte) *Object { return db.d.get(key) }
 
-// Prefetch brings into the CPU's cache what looking up keys (at most PrefetchMax) will touch, for all of
-// them at once, so that their cache misses overlap: a pipeline's commands, looked up one by one, would
-// each wait for theirs in turn. It changes nothing and may be given keys that do not exist or belong to
-// another database. The result only keeps the reads from being optimized away: add it to something the
-// caller keeps. The caller holds the keyspace lock.
-func (db *DB) Prefetch(keys [][]byte) uintptr { return db.d.prefetch(keys) }
+// Prefetch brings into the CPU's cache what looking up keys will touch, PrefetchMax keys at a time, so
+// that their cache misses overlap: a pipeline's commands, looked up one by one, would each wait for theirs
+// in turn. It changes nothing a lookup can see, and may be given keys that do not exist or belong to another
+// database. The caller holds the keyspace lock.
+func (db *DB) Prefetch(keys [][]byte) { db.d.prefetch(keys) }
 
 // PeekKey is Peek for a key held as a string (no conversion).
 func (db *DB) PeekKey(key string) *Object { return db.d.getStr(key) }

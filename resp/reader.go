@@ -138,46 +138,27 @@ func (r *Reader) Next() (args [][]byte, ok bool, err error) {
 	}
 }
 
-// PeekKeys calls fn with the second argument (the key, for most commands) of each complete multibulk
-// command buffered after the one Next last returned, up to max commands, without consuming anything. It
-// stops at the first command that is incomplete, inline, malformed or has fewer than two arguments: Next
-// deals with those. The slices alias the buffer and are valid until the next call of ReadCommand or Next.
-// It serves prefetching (a server looks the keys up before running the commands); the keys it reports
-// are, in order, the second arguments of the commands Next returns next.
-func (r *Reader) PeekKeys(max int, fn func(key []byte)) {
+// PeekKeys appends to dst the second argument (the key, for most commands) of each complete multibulk
+// command buffered after the one Next last returned, up to max commands, without consuming anything, and
+// returns dst. It parses as Next does (scanMultibulk) and stops at the first command that is incomplete,
+// inline, malformed or has fewer than two arguments: Next deals with those. So the keys are, in order, the
+// second arguments of the commands Next returns next. They alias the buffer and are valid until the next
+// call of ReadCommand or Next. It serves prefetching: a server looks the keys up before running the
+// commands.
+func (r *Reader) PeekKeys(dst [][]byte, max int) [][]byte {
 	p := r.buf[r.r:r.w]
 	for ; max > 0 && len(p) > 0 && p[0] == '*'; max-- {
-		nl := bytes.IndexByte(p, '\n')
-		if nl < 2 || p[nl-1] != '\r' {
-			return
+		// r.spans is free once Next has built its args: the scan may use it.
+		n, spans, _, err := r.scanMultibulk(p, r.spans[:0])
+		r.spans = spans
+		if err != nil || len(spans) < 2 {
+			break
 		}
-		count, ok := parseHeaderInt(p[1 : nl-1])
-		if !ok || count < 2 || count > r.lim.MaxMultibulkLen {
-			return
-		}
-		pos := nl + 1
-		var key []byte
-		for i := int64(0); i < count; i++ {
-			if pos >= len(p) || p[pos] != '$' {
-				return
-			}
-			nl := bytes.IndexByte(p[pos:], '\n')
-			if nl < 2 || p[pos+nl-1] != '\r' {
-				return
-			}
-			l, ok := parseHeaderInt(p[pos+1 : pos+nl-1])
-			start := pos + nl + 1
-			if !ok || l < 0 || l > r.lim.MaxBulkLen || l > int64(len(p)-start) || start+int(l)+2 > len(p) {
-				return
-			}
-			if i == 1 {
-				key = p[start : start+int(l) : start+int(l)]
-			}
-			pos = start + int(l) + 2
-		}
-		fn(key) // only once the whole command has parsed, as Next would parse it
-		p = p[pos:]
+		start, l := spans[1][0], spans[1][1]
+		dst = append(dst, p[start:start+l:start+l])
+		p = p[n:]
 	}
+	return dst
 }
 
 // checkPending enforces the query buffer limit on an incomplete command.
@@ -251,62 +232,74 @@ func parseHeaderInt(b []byte) (int64, bool) {
 }
 
 // parseMultibulk parses one "*N\r\n$len\r\n...\r\n" command from p; it returns the bytes consumed and records
-// argument spans, or errIncomplete.
+// argument spans, or errIncomplete. An incomplete large argument reserves buffer space for the rest.
 func (r *Reader) parseMultibulk(p []byte) (int, error) {
-	r.spans = r.spans[:0]
+	n, spans, missing, err := r.scanMultibulk(p, r.spans[:0])
+	r.spans = spans
+	if missing > 0 {
+		r.reserve(r.w - r.r + missing)
+	}
+	return n, err
+}
+
+// scanMultibulk parses one multibulk command from p, appending its argument spans to spans, without
+// touching the reader's state (PeekKeys parses ahead with it). It returns the bytes consumed and the spans,
+// or errIncomplete, with missing set to the bytes still to come when the incomplete part is an argument of
+// bigArg bytes or more (parseMultibulk then reserves room for it).
+func (r *Reader) scanMultibulk(p []byte, spans [][2]int) (n int, _ [][2]int, missing int, err error) {
 	nl := bytes.IndexByte(p, '\n')
 	if nl < 0 {
 		if len(p) > int(r.lim.MaxInlineLen) {
-			return 0, protoErr("too big mbulk count string")
+			return 0, spans, 0, protoErr("too big mbulk count string")
 		}
-		return 0, errIncomplete
+		return 0, spans, 0, errIncomplete
 	}
 	if nl < 1 || p[nl-1] != '\r' {
 		// Redis searches for "\r"; a bare "\n" leaves the count unparsable.
-		return 0, protoErr("invalid multibulk length")
+		return 0, spans, 0, protoErr("invalid multibulk length")
 	}
 	count, ok := parseHeaderInt(p[1 : nl-1])
 	if !ok || count > r.lim.MaxMultibulkLen {
-		return 0, protoErr("invalid multibulk length")
+		return 0, spans, 0, protoErr("invalid multibulk length")
 	}
 	pos := nl + 1
 	if count <= 0 {
-		return pos, nil
+		return pos, spans, 0, nil
 	}
 	for i := int64(0); i < count; i++ {
 		if pos >= len(p) {
-			return 0, errIncomplete
+			return 0, spans, 0, errIncomplete
 		}
 		if p[pos] != '$' {
-			return 0, protoErr("expected '$', got '" + string(p[pos]) + "'")
+			return 0, spans, 0, protoErr("expected '$', got '" + string(p[pos]) + "'")
 		}
 		nl := bytes.IndexByte(p[pos:], '\n')
 		if nl < 0 {
 			if len(p)-pos > int(r.lim.MaxInlineLen) {
-				return 0, protoErr("too big bulk count string")
+				return 0, spans, 0, protoErr("too big bulk count string")
 			}
-			return 0, errIncomplete
+			return 0, spans, 0, errIncomplete
 		}
 		nl += pos
 		if p[nl-1] != '\r' {
-			return 0, protoErr("invalid bulk length")
+			return 0, spans, 0, protoErr("invalid bulk length")
 		}
 		l, ok := parseHeaderInt(p[pos+1 : nl-1])
 		if !ok || l < 0 || l > r.lim.MaxBulkLen {
-			return 0, protoErr("invalid bulk length")
+			return 0, spans, 0, protoErr("invalid bulk length")
 		}
 		start := nl + 1
 		end := start + int(l)
 		if end+2 > len(p) {
 			if l >= bigArg {
-				r.reserve(r.w - r.r + (end + 2 - len(p)))
+				missing = end + 2 - len(p)
 			}
-			return 0, errIncomplete
+			return 0, spans, missing, errIncomplete
 		}
-		r.spans = append(r.spans, [2]int{start, int(l)})
+		spans = append(spans, [2]int{start, int(l)})
 		pos = end + 2
 	}
-	return pos, nil
+	return pos, spans, 0, nil
 }
 
 // parseInline parses one inline command line with Redis's sdssplitargs quoting.

@@ -365,7 +365,9 @@ func TestPeekKeys(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []string
-			r.PeekKeys(tc.max, func(k []byte) { got = append(got, string(k)) })
+			for _, k := range r.PeekKeys(nil, tc.max) {
+				got = append(got, string(k))
+			}
 			if !slices.Equal(got, tc.want) {
 				t.Fatalf("PeekKeys = %q, want %q", got, tc.want)
 			}

@@ -36,7 +36,6 @@ type conn struct {
 	lastCmd atomic.Pointer[keyspace.Command]
 
 	pfKeys [][]byte // prefetch's scratch
-	pfSink uintptr  // what prefetch read (kept so the reads are not optimized away)
 
 	tx txState // MULTI/WATCH state
 	cl connCluster
@@ -278,13 +277,11 @@ func (c *conn) prefetch(args [][]byte) int {
 	if len(args) >= 2 {
 		keys = append(keys, args[1])
 	}
-	n := 1
-	c.rd.PeekKeys(keyspace.PrefetchMax-1, func(k []byte) {
-		keys = append(keys, k)
-		n++
-	})
+	before := len(keys)
+	keys = c.rd.PeekKeys(keys, keyspace.PrefetchMax-1)
+	n := 1 + len(keys) - before // this command and those peeked at
 	if len(keys) >= 2 {
-		c.pfSink += c.s.ks.DB(c.db).Prefetch(keys)
+		c.s.ks.DB(c.db).Prefetch(keys)
 	}
 	clear(keys) // they alias the read buffer
 	c.pfKeys = keys[:0]

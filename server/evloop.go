@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kvlab/kvlab/engines"
-	"github.com/kvlab/kvlab/keyspace"
 )
 
 // evloop serves the plain TCP connections of a durable engine (engines.DurableNotifier) that are between
@@ -65,7 +64,6 @@ type evloop struct {
 	serve func(fd uintptr) bool
 	ready []*conn  // harvest's scratch: the connections read, to serve
 	keys  [][]byte // prefetch's scratch
-	sink  uintptr  // what prefetch read (kept so the reads are not optimized away)
 }
 
 // newEvloop creates the epoll set and starts the loop goroutine.
@@ -198,16 +196,13 @@ func (l *evloop) prefetch(ready []*conn) {
 	keys := l.keys[:0]
 	for _, c := range ready {
 		if c.db == db {
-			c.rd.PeekKeys(1, func(k []byte) { keys = append(keys, k) })
+			keys = c.rd.PeekKeys(keys, 1)
 		}
 	}
 	if len(keys) >= 2 {
 		ks := l.s.ks
 		ks.Mu.Lock()
-		d := ks.DB(db)
-		for i := 0; i < len(keys); i += keyspace.PrefetchMax {
-			l.sink += d.Prefetch(keys[i:min(i+keyspace.PrefetchMax, len(keys))])
-		}
+		ks.DB(db).Prefetch(keys)
 		ks.Mu.Unlock()
 	}
 	clear(keys) // they alias the connections' read buffers

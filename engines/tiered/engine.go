@@ -988,9 +988,8 @@ func (e *Engine) pickVictim() (*keyspace.DB, *keyspace.Object) {
 		lru[i] = samples[i].o.LRU
 	}
 	var best hotEntry
-	var bestLRU uint32
 	for i, h := range samples {
-		if best.o != nil && lru[i] >= bestLRU {
+		if best.o != nil && lru[i] >= best.o.LRU {
 			continue
 		}
 		if h.o.Cold || h.o.TierSize < e.minValue || h.db.Detached() {
@@ -999,7 +998,7 @@ func (e *Engine) pickVictim() (*keyspace.DB, *keyspace.Object) {
 		if _, taken := e.selected[h.o]; taken {
 			continue
 		}
-		best, bestLRU = h, lru[i]
+		best = h
 	}
 	return best.db, best.o
 }

@@ -219,13 +219,16 @@ func (a *arena) dropPage(p *arenaPage) {
 	p.mem, p.owner, p.free = nil, nil, nil
 }
 
+// arenaSlack is the share (1/arenaSlack) of a class's chunks that compaction lets stay free.
+const arenaSlack = 50
+
 // sparse returns a class whose free chunks are worth compacting, or -1: at least a page's worth of them
-// (so the sparsest page's values fit in the others), and more than 2% of the class.
+// (so the sparsest page's values fit in the others), and more than 1/arenaSlack of the class.
 func (a *arena) sparse() int {
 	for i := range a.classes {
 		c := &a.classes[i]
 		free := c.pages*c.perPage - c.used
-		if free > c.perPage && free*50 > c.pages*c.perPage {
+		if free > c.perPage && free*arenaSlack > c.pages*c.perPage {
 			return i
 		}
 	}

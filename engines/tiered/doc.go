@@ -6,8 +6,10 @@
 // Every key stays in RAM with its metadata (type, TTL, access recency, LSN) and the size of its value. A
 // value lives either in RAM (hot) or in Pebble under DIR/tier/ (cold, serialized with
 // keyspace.MarshalValue, so every data type tiers). The RAM budget (--maxmemory) bounds the bytes of hot
-// values: the key index is not part of it, as on a data-tiering node, where the keys and their metadata
-// always stay in memory.
+// values and the RAM the engine holds for them besides: Pebble's block cache and memtables, the arena's
+// free chunks, the list of hot objects (INFO tier_ram_overhead_bytes; tier_hot_limit_bytes is what that
+// leaves for hot values). The key index is not part of it, as on a data-tiering node, where the keys and
+// their metadata always stay in memory.
 //
 // # Demotion and promotion
 //
@@ -70,8 +72,8 @@
 // # Memory limit
 //
 // Unless GOMEMLIMIT is set, the engine sets the Go memory limit so that the process aims at the key index
-// plus 1.3x the budget: the heap outside hot values (measured after each collection) plus 1.3x the budget,
-// less the memory Pebble holds outside the Go heap (its block cache and memtables). So the garbage
+// plus 1.3x the budget: the heap the budget does not count (measured after each collection) plus 1.3x the
+// budget, less the memory Pebble holds outside the Go heap (its block cache and memtables). So the garbage
 // collector, not the default 2x heap growth, bounds the process's memory. The limit is never set below what
 // the collector cannot give back (live objects, the holes in partly used spans, stacks, runtime metadata)
 // plus a quarter of the budget (at least 64 MB): under that floor the collector would run back to back and

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -65,6 +66,8 @@ type Engine struct {
 	seq      uint32 // the last demotion's sequence number (Object.ColdHandle); keyspace lock held
 
 	hot      atomic.Int64 // bytes of hot values (sum of TierSize of hot objects)
+	overhead atomic.Int64 // the RAM the engine holds for hot values besides their bytes (noteOverhead)
+	listRAM  atomic.Int64 // the hot list's part of it
 	tier     atomic.Int64 // bytes of values with a copy in the tier (TierSize of cold objects and of hot ones with a TierTag)
 	coldKeys atomic.Int64
 	diskFull atomic.Bool // the last Pebble write failed: treat the tier as full until one succeeds
@@ -195,8 +198,9 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 	ks.Dropped = e.dropped
 	ks.Written = e.written
 	ks.Writing = e.writing
+	e.noteOverhead()
 	ks.Mu.Unlock()
-	if h := e.hot.Load(); h > e.budget {
+	if h := e.hot.Load(); h > e.hotLimit() {
 		logf("tiered: recovered %s of values for a %s budget: moving the excess to %s", units.FormatBytes(h), units.FormatBytes(e.budget), e.tierDir)
 	}
 	e.wg.Add(1)
@@ -294,7 +298,7 @@ func (e *Engine) Commit(eff *keyspace.Effects, now int64) (uint64, error) {
 	if p := e.failure.Load(); p != nil {
 		return 0, *p
 	}
-	if e.hot.Load() > e.budget {
+	if e.hot.Load() > e.hotLimit() {
 		select {
 		case e.kick <- struct{}{}:
 		default:
@@ -735,7 +739,7 @@ func (e *Engine) waitForRoom() {
 
 // mustWait reports whether hot bytes are above the hard watermark while the demoter can still make room.
 func (e *Engine) mustWait() bool {
-	return e.hot.Load() > e.budget*hardWater/100 && !e.tierFull() && !e.stuck.Load() && !e.closed.Load()
+	return e.hot.Load() > e.hotLimit()*hardWater/100 && !e.tierFull() && !e.stuck.Load() && !e.closed.Load()
 }
 
 // tierFull reports whether no more values can go to disk.
@@ -749,11 +753,33 @@ func (e *Engine) Overflow() int64 {
 	if !e.tierFull() {
 		return 0
 	}
-	over := max(e.hot.Load()-e.budget, 0)
+	over := max(e.hot.Load()-e.hotLimit(), 0)
 	if e.maxTier > 0 {
 		over += max(e.tier.Load()-e.maxTier, 0)
 	}
 	return over
+}
+
+// hotLimit is the bytes of hot values the budget leaves room for: the budget less the RAM the engine
+// holds for them besides their bytes (noteOverhead), and at least half the budget.
+func (e *Engine) hotLimit() int64 {
+	return max(e.budget-e.overhead.Load(), e.budget/2)
+}
+
+// pebbleMemory is the part of Pebble's memory (tierCache: its block cache and memtables) the budget counts:
+// all of it from a 192 MB budget up; a smaller budget could not hold it, and counts an eighth of itself.
+func (e *Engine) pebbleMemory() int64 { return min(tierCache, e.budget/8) }
+
+// noteOverhead re-reads the RAM the engine holds for hot values besides their bytes, which the budget
+// bounds with them (keyspace lock held): Pebble's memory (pebbleMemory), the list of hot objects, and the
+// arena's free space, for which it reserves what compaction lets a class keep free (arenaSlack: a fixed
+// share, not the moment's figure, which moved the limit with every demotion and compaction: the arena then
+// dropped and reallocated about 20 pages a second, half of what the server allocated). So --maxmemory bounds what tiering costs in RAM beyond the key index, not only the
+// bytes of the values in RAM: about 40 MB more for a 256 MB budget.
+func (e *Engine) noteOverhead() {
+	list := int64(cap(e.hotList)) * int64(unsafe.Sizeof(hotEntry{}))
+	e.listRAM.Store(list)
+	e.overhead.Store(e.pebbleMemory() + list + e.budget/arenaSlack)
 }
 
 // victim is a value being demoted (its Pebble entry is under db.Tag, o.ScanRank() and o.Key()).
@@ -798,9 +824,11 @@ func (e *Engine) demoteRound() {
 	b.Reset()
 	ks.Mu.Lock()
 	e.settle()
+	e.noteOverhead()
 	e.drainDeletes(b)
-	need := e.hot.Load() - e.budget*lowWater/100
-	demote := e.hot.Load() > e.budget && !e.tierFull()
+	limit := e.hotLimit()
+	need := e.hot.Load() - limit*lowWater/100
+	demote := e.hot.Load() > limit && !e.tierFull()
 	victims := e.victims[:0]
 	if demote {
 		e.inflight = true
@@ -1037,22 +1065,27 @@ func (e *Engine) tuneMemoryLimit() {
 	free, objects := int64(s[3].Value.Uint64()), int64(s[4].Value.Uint64())
 	// Pebble's block cache and memtables live outside the Go heap, within tierCache (configured, not the
 	// moment's figure: the limit should not move with every flush).
-	limit := memoryLimit(e.budget, e.hot.Load(), live, total-released-free-max(objects-live, 0), tierCache)
+	// What the budget counts on the Go heap: hot values, the arena's free chunks (as they are), the hot
+	// list.
+	counted := e.hot.Load() + e.arena.pageBytes.Load() - e.arena.usedBytes.Load() + e.listRAM.Load()
+	limit := memoryLimit(e.budget, counted, live, total-released-free-max(objects-live, 0), tierCache)
 	if cur := e.memLim.Load(); cur == 0 || limit > cur+cur/20 || limit < cur-cur/20 {
 		e.memLim.Store(limit)
 		debug.SetMemoryLimit(limit)
 	}
 }
 
-// memoryLimit is the Go memory limit for a budget, given the bytes of hot values, the live heap, the floor
-// of memory the collector cannot give back (see tuneMemoryLimit) and the memory Pebble holds outside the
-// Go heap: the heap outside hot values plus 1.3x the budget, less what Pebble holds, so the whole process
-// aims at the key index plus 1.3x the budget; raised when needed to the floor plus room to allocate in
-// (a quarter of the budget, at least 64 MB), so a collection runs once that much is allocated. An eighth
-// (32 MB) kept RSS 25 MiB lower in the tiering benchmark but collected two to four times as often, and
-// every collection marks the whole key index: GET p99.9 went from 5.1-5.7 to 6.5-8.5 ms.
-func memoryLimit(budget, hot, live, floor, outside int64) int64 {
-	want := max(live-hot, 0) + budget/10*13 - outside
+// memoryLimit is the Go memory limit for a budget, given the bytes of the Go heap the budget counts (hot
+// values and the engine's overhead for them on the heap: see noteOverhead), the live heap, the floor of
+// memory the collector cannot give back (see tuneMemoryLimit) and the memory Pebble holds outside the Go
+// heap: the heap the budget does not count (the key index) plus 1.3x the budget, less what Pebble holds,
+// so the whole process aims at the key index plus 1.3x the budget; raised when needed to the floor plus
+// room to allocate in (a quarter of the budget, at least 64 MB), so a collection runs once that much is
+// allocated. An eighth (32 MB) kept RSS 25 MiB lower in the tiering benchmark but collected two to four
+// times as often, and every collection marks the whole key index: GET p99.9 went from 5.1-5.7 to 6.5-8.5
+// ms. 16 MB collected every 1-3 s: GET p99 3.4-5.8 ms against 2.8 ms, p99.9 9-31 ms against 5.8-6.3 ms.
+func memoryLimit(budget, counted, live, floor, outside int64) int64 {
+	want := max(live-counted, 0) + budget/10*13 - outside
 	return max(want, floor+max(budget/4, 64<<20))
 }
 
@@ -1071,6 +1104,8 @@ func (e *Engine) Stats() []engines.Stat {
 		out = append(out, engines.Stat{Section: "kvlab", Name: name, Value: strconv.FormatInt(v, 10)})
 	}
 	add("tier_budget_bytes", e.budget)
+	add("tier_hot_limit_bytes", e.hotLimit())
+	add("tier_ram_overhead_bytes", e.overhead.Load())
 	add("tier_max_bytes", e.maxTier)
 	add("tier_keys_ram", keys-cold)
 	add("tier_keys_disk", cold)

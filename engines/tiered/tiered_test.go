@@ -390,6 +390,28 @@ func TestModifiedValuesAfterPromotion(t *testing.T) {
 	}
 }
 
+// TestBudgetCountsOverhead checks that the budget bounds the RAM the engine holds for values besides their
+// bytes (Pebble's block cache and memtables, the arena's free space, the hot list) with the values: once
+// demotions settle, hot bytes plus that overhead are within the budget.
+func TestBudgetCountsOverhead(t *testing.T) {
+	const budget = 8 << 20
+	_, rdb := start(t, t.TempDir(), budget, "", nil)
+	const n = 60000 // about 13 MB of values
+	fill(t, rdb, n)
+	in := waitFor(t, rdb, "values to move to disk", func(m map[string]int64) bool {
+		return m["tier_keys_disk"] > n/4 && m["tier_bytes_ram"]+m["tier_ram_overhead_bytes"] <= m["tier_budget_bytes"]
+	})
+	t.Logf("tier figures: %v", in)
+	// An 8 MB budget counts an eighth of itself for Pebble's memory, and the arena and the list add to it.
+	if got := in["tier_ram_overhead_bytes"]; got <= budget/8 {
+		t.Fatalf("tier_ram_overhead_bytes = %d, want more than Pebble's share %d", got, budget/8)
+	}
+	if got, want := in["tier_hot_limit_bytes"], budget-in["tier_ram_overhead_bytes"]; got != want {
+		t.Fatalf("tier_hot_limit_bytes = %d, want the budget less the overhead, %d", got, want)
+	}
+	check(t, rdb, n)
+}
+
 // TestArenaGivesBackPages churns values through RAM and the tier, deletes most keys, and checks that the
 // arena holding the hot values shrinks back to about their size (compaction) with every value intact.
 func TestArenaGivesBackPages(t *testing.T) {

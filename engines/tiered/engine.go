@@ -65,14 +65,15 @@ type Engine struct {
 	logf     func(string, ...any)
 	seq      uint32 // the last demotion's sequence number (Object.ColdHandle); keyspace lock held
 
-	hot      atomic.Int64 // bytes of hot values (sum of TierSize of hot objects)
-	overhead atomic.Int64 // the RAM the engine holds for hot values besides their bytes (noteOverhead)
-	listRAM  atomic.Int64 // the hot list's part of it
-	tier     atomic.Int64 // bytes of values with a copy in the tier (TierSize of cold objects and of hot ones with a TierTag)
-	coldKeys atomic.Int64
-	diskFull atomic.Bool // the last Pebble write failed: treat the tier as full until one succeeds
-	stuck    atomic.Bool // the last round was over budget and found nothing to move (small values only)
-	failure  atomic.Pointer[error]
+	hot atomic.Int64 // bytes of hot values (sum of TierSize of hot objects)
+	// hotListRAM is the bytes of hotList's array, set where its capacity changes (read by hotLimit, Stats
+	// and tuneMemoryLimit without the lock).
+	hotListRAM atomic.Int64
+	tier       atomic.Int64 // bytes of values with a copy in the tier (TierSize of cold objects and of hot ones with a TierTag)
+	coldKeys   atomic.Int64
+	diskFull   atomic.Bool // the last Pebble write failed: treat the tier as full until one succeeds
+	stuck      atomic.Bool // the last round was over budget and found nothing to move (small values only)
+	failure    atomic.Pointer[error]
 
 	stats struct {
 		hits, misses, promotions, demotions, syncReads atomic.Int64
@@ -198,7 +199,6 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 	ks.Dropped = e.dropped
 	ks.Written = e.written
 	ks.Writing = e.writing
-	e.noteOverhead()
 	ks.Mu.Unlock()
 	if h := e.hot.Load(); h > e.hotLimit() {
 		logf("tiered: recovered %s of values for a %s budget: moving the excess to %s", units.FormatBytes(h), units.FormatBytes(e.budget), e.tierDir)
@@ -220,8 +220,17 @@ func (e *Engine) addHot(db *keyspace.DB, o *keyspace.Object) {
 		e.hotList[o.TierPos-1].db = db
 		return
 	}
+	c := cap(e.hotList)
 	e.hotList = append(e.hotList, hotEntry{db, o})
+	if cap(e.hotList) != c {
+		e.noteHotList()
+	}
 	o.TierPos = uint32(len(e.hotList)) // the position plus one
+}
+
+// noteHotList records the size of hotList's array, which the budget counts (ramOverhead).
+func (e *Engine) noteHotList() {
+	e.hotListRAM.Store(int64(cap(e.hotList)) * int64(unsafe.Sizeof(hotEntry{})))
 }
 
 // removeHot unregisters an object (keyspace lock held).
@@ -242,6 +251,7 @@ func (e *Engine) removeHot(o *keyspace.Object) {
 		// hot): give the room back. At a quarter over the length, the list grows again only after a
 		// quarter more values (Go grows large slices by a quarter), and shrinks again only at half.
 		e.hotList = append(make([]hotEntry, 0, last+last/4), e.hotList...)
+		e.noteHotList()
 	}
 }
 
@@ -761,25 +771,25 @@ func (e *Engine) Overflow() int64 {
 }
 
 // hotLimit is the bytes of hot values the budget leaves room for: the budget less the RAM the engine
-// holds for them besides their bytes (noteOverhead), and at least half the budget.
-func (e *Engine) hotLimit() int64 {
-	return max(e.budget-e.overhead.Load(), e.budget/2)
-}
+// holds for them besides their bytes (ramOverhead), and at least half the budget.
+func (e *Engine) hotLimit() int64 { return e.hotLimitWith(e.ramOverhead()) }
+
+// hotLimitWith is hotLimit for an overhead read once (Stats reports both).
+func (e *Engine) hotLimitWith(overhead int64) int64 { return max(e.budget-overhead, e.budget/2) }
 
 // pebbleMemory is the part of Pebble's memory (tierCache: its block cache and memtables) the budget counts:
 // all of it from a 192 MB budget up; a smaller budget could not hold it, and counts an eighth of itself.
 func (e *Engine) pebbleMemory() int64 { return min(tierCache, e.budget/8) }
 
-// noteOverhead re-reads the RAM the engine holds for hot values besides their bytes, which the budget
-// bounds with them (keyspace lock held): Pebble's memory (pebbleMemory), the list of hot objects, and the
-// arena's free space, for which it reserves what compaction lets a class keep free (arenaSlack: a fixed
-// share, not the moment's figure, which moved the limit with every demotion and compaction: the arena then
-// dropped and reallocated about 20 pages a second, half of what the server allocated). So --maxmemory bounds what tiering costs in RAM beyond the key index, not only the
-// bytes of the values in RAM: about 40 MB more for a 256 MB budget.
-func (e *Engine) noteOverhead() {
-	list := int64(cap(e.hotList)) * int64(unsafe.Sizeof(hotEntry{}))
-	e.listRAM.Store(list)
-	e.overhead.Store(e.pebbleMemory() + list + e.budget/arenaSlack)
+// ramOverhead is the RAM the engine holds for hot values besides their bytes, which the budget bounds with
+// them: Pebble's memory (pebbleMemory), the list of hot objects, and the arena's free space, for which it
+// reserves what compaction lets a class keep free (arenaSlack). The arena's share is fixed, not the
+// moment's figure: that moved the limit with every demotion and compaction, and the arena then dropped and
+// reallocated about 20 pages a second, half of what the server allocated. So --maxmemory bounds what
+// tiering costs in RAM beyond the key index, not only the bytes of the values in RAM: about 40 MB more for
+// a 256 MB budget.
+func (e *Engine) ramOverhead() int64 {
+	return e.pebbleMemory() + e.hotListRAM.Load() + e.budget/arenaSlack
 }
 
 // victim is a value being demoted (its Pebble entry is under db.Tag, o.ScanRank() and o.Key()).
@@ -824,7 +834,6 @@ func (e *Engine) demoteRound() {
 	b.Reset()
 	ks.Mu.Lock()
 	e.settle()
-	e.noteOverhead()
 	e.drainDeletes(b)
 	limit := e.hotLimit()
 	need := e.hot.Load() - limit*lowWater/100
@@ -1067,7 +1076,7 @@ func (e *Engine) tuneMemoryLimit() {
 	// moment's figure: the limit should not move with every flush).
 	// What the budget counts on the Go heap: hot values, the arena's free chunks (as they are), the hot
 	// list.
-	counted := e.hot.Load() + e.arena.pageBytes.Load() - e.arena.usedBytes.Load() + e.listRAM.Load()
+	counted := e.hot.Load() + e.arena.pageBytes.Load() - e.arena.usedBytes.Load() + e.hotListRAM.Load()
 	limit := memoryLimit(e.budget, counted, live, total-released-free-max(objects-live, 0), tierCache)
 	if cur := e.memLim.Load(); cur == 0 || limit > cur+cur/20 || limit < cur-cur/20 {
 		e.memLim.Store(limit)
@@ -1076,7 +1085,7 @@ func (e *Engine) tuneMemoryLimit() {
 }
 
 // memoryLimit is the Go memory limit for a budget, given the bytes of the Go heap the budget counts (hot
-// values and the engine's overhead for them on the heap: see noteOverhead), the live heap, the floor of
+// values and the engine's overhead for them on the heap: see ramOverhead), the live heap, the floor of
 // memory the collector cannot give back (see tuneMemoryLimit) and the memory Pebble holds outside the Go
 // heap: the heap the budget does not count (the key index) plus 1.3x the budget, less what Pebble holds,
 // so the whole process aims at the key index plus 1.3x the budget; raised when needed to the floor plus
@@ -1104,8 +1113,9 @@ func (e *Engine) Stats() []engines.Stat {
 		out = append(out, engines.Stat{Section: "kvlab", Name: name, Value: strconv.FormatInt(v, 10)})
 	}
 	add("tier_budget_bytes", e.budget)
-	add("tier_hot_limit_bytes", e.hotLimit())
-	add("tier_ram_overhead_bytes", e.overhead.Load())
+	overhead := e.ramOverhead()
+	add("tier_hot_limit_bytes", e.hotLimitWith(overhead))
+	add("tier_ram_overhead_bytes", overhead)
 	add("tier_max_bytes", e.maxTier)
 	add("tier_keys_ram", keys-cold)
 	add("tier_keys_disk", cold)

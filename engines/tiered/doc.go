@@ -17,7 +17,10 @@
 // LRU (16 random keys per victim, the least recently used hot value of at least tier-min-value bytes
 // wins), serializes them under the keyspace lock in slices of 100 µs (keyspace.Slice), writes them to
 // Pebble in one batch without the lock, then takes the lock again, in slices too, and turns into cold
-// handles only the victims nobody wrote to meanwhile (a write during the batch invalidates its victim; its stale copy is deleted). Pebble is
+// handles only the victims nobody wrote to meanwhile (a write during the batch invalidates its victim; its
+// stale copy is deleted). Its rounds are small (down to 99.8% of the hot limit) and paced: after each slice
+// it sleeps three times as long as it held the lock, unless writers are waiting for room, so commands never
+// queue behind a run of its slices. Pebble is
 // written by this goroutine only, in queue order, which is what makes the reclaim of DEL, overwrite,
 // expiry, eviction, FLUSHDB and promotion (each queues a delete) safe against a later demotion of the same
 // key.

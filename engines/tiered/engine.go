@@ -41,7 +41,7 @@ const (
 	defaultMinValue = 64
 	victimSamples   = 16                      // keys sampled per victim (sampled LRU)
 	sliceTime       = 100 * time.Microsecond  // the demoter's holds of the keyspace lock (keyspace.Slice)
-	maxBatchBytes   = 2 << 20                 // a demotion batch's size
+	maxBatchBytes   = 512 << 10               // a demotion batch's size
 	batchBuffer     = maxBatchBytes + 256<<10 // the demotion batch's buffer: a full batch and one more value
 	// lowWater is where a demotion round stops, in per mille of the hot limit. Rounds are small (0.2% of
 	// the limit: about 450 KB for a 256 MB budget) and frequent, not large and rare: a round of 3% took
@@ -273,7 +273,8 @@ func (e *Engine) removeHot(o *keyspace.Object) {
 // default: for 500-byte values a 1 GB tier then has 2.5 MB of index and 2.4 MB of filters, which fit in the
 // cache, where 4 KB blocks made 7.5 MB of index.
 func tierOptions(logf func(string, ...any)) *pebble.Options {
-	o := &pebble.Options{DisableWAL: true, CacheSize: tierCache, MemTableSize: tierMemTable, Logger: quietLogger{logf}}
+	o := &pebble.Options{DisableWAL: true, CacheSize: tierCache, MemTableSize: tierMemTable, Logger: quietLogger{logf},
+		L0CompactionThreshold: tierL0Tables, L0StopWritesThreshold: 4 * tierL0Tables}
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		o.Levels[i].BlockSize = 16 << 10
@@ -286,8 +287,16 @@ func tierOptions(logf func(string, ...any)) *pebble.Options {
 const (
 	tierBlockCache = 8 << 20
 	// tierMemTable is one memtable: more than twice the demoter's batch (maxBatchBytes), which Pebble would
-	// otherwise turn into a table of its own.
-	tierMemTable = 8 << 20
+	// otherwise turn into a table of its own, and small, because every Get searches it first (a search of
+	// an 8 MB skiplist cost about 5 µs of a cold read's 36) and the budget counts it twice. Against 8 MB,
+	// side by side in the tiering benchmark: 2-4% more GET/s, 0.5% fewer misses, 11 MiB less RSS.
+	tierMemTable = 2 << 20
+	// tierL0Tables is how many L0 tables (sublevels) wait before Pebble compacts them into the level
+	// below, 8 where Pebble's default is 4. The demoter's keys are spread over the whole key range, so each
+	// such compaction rewrites most of that level, however little L0 brings: with the small memtable and
+	// the default, loading the benchmark's 2M keys compacted 17.6 GB (57 s of compaction) against 10.8 GB
+	// (34 s) with 8.
+	tierL0Tables = 8
 	// tierCache is Pebble's cache size. Pebble reserves its memtables' memory (up to two: one filling, one
 	// being flushed) out of the block cache, so the cache must hold them besides the blocks. A cache smaller
 	// than the memtables keeps no block at all: with a 16 MB memtable and an 8 MB cache, as this engine had

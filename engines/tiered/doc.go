@@ -46,6 +46,14 @@
 // pipeline) is read under the lock (Keyspace.Thaw): correct, only slower. While writers add hot bytes faster
 // than the demoter can move them out, Prepare waits for it (back-pressure), so RAM stays near the budget.
 //
+// # Pebble's compactions
+//
+// The demoter's keys are spread over the whole key range, so each compaction out of L0 rewrites most of the
+// level below; flat out, a run of them took a core for 250-300 ms every 20 s in the tiering benchmark. While
+// compactions keep up, their writes are paced to 32 MB/s (pace.go, as RocksDB's rate limiter does), so the
+// same work runs a fraction of a millisecond at a time; they run flat out again while L0 backs up or writers
+// wait for the demoter. Flushes are never paced.
+//
 // # Durability
 //
 // Durability is the wal engine's, which this engine embeds: every write is logged and fsynced before the

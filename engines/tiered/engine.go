@@ -19,6 +19,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/kvlab/kvlab/engines"
 	"github.com/kvlab/kvlab/engines/wal"
@@ -115,6 +116,7 @@ type Engine struct {
 	wg     sync.WaitGroup
 	closed atomic.Bool
 	memLim atomic.Int64 // the Go memory limit tuneMemoryLimit set (0: none)
+	pacer  *compactionPacer
 }
 
 var (
@@ -176,7 +178,8 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 		w.Close()
 		return nil, fmt.Errorf("tiered: clear %s: %w", e.tierDir, err)
 	}
-	db, err := pebble.Open(e.tierDir, tierOptions(logf))
+	e.pacer = newCompactionPacer(tierCompactionRate)
+	db, err := pebble.Open(e.tierDir, tierOptions(logf, e.pacer))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("tiered: open pebble in %s: %w", e.tierDir, err)
@@ -272,9 +275,14 @@ func (e *Engine) removeHot(o *keyspace.Object) {
 // the index and filter blocks of every table it checks. So data blocks are 16 KB, four times Pebble's
 // default: for 500-byte values a 1 GB tier then has 2.5 MB of index and 2.4 MB of filters, which fit in the
 // cache, where 4 KB blocks made 7.5 MB of index.
-func tierOptions(logf func(string, ...any)) *pebble.Options {
+//
+// The file system paces the writes of compactions (compactionPacer) when pacer is not nil.
+func tierOptions(logf func(string, ...any), pacer *compactionPacer) *pebble.Options {
 	o := &pebble.Options{DisableWAL: true, CacheSize: tierCache, MemTableSize: tierMemTable, Logger: quietLogger{logf},
 		L0CompactionThreshold: tierL0Tables, L0StopWritesThreshold: 4 * tierL0Tables}
+	if pacer != nil {
+		o.FS = pacedFS{FS: vfs.Default, p: pacer}
+	}
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		o.Levels[i].BlockSize = 16 << 10
@@ -340,6 +348,7 @@ func (e *Engine) Close() error {
 	}
 	close(e.stop)
 	e.wg.Wait()
+	e.pacer.SetActive(false) // a running compaction finishes at full speed, so Close does not wait for its pace
 	if e.batch != nil {
 		e.batch.Close()
 	}
@@ -833,6 +842,7 @@ func (e *Engine) runDemoter() {
 		if time.Since(lastMem) > time.Second {
 			lastMem = time.Now()
 			e.tuneMemoryLimit()
+			e.pacePebble()
 		}
 	}
 }
@@ -985,6 +995,13 @@ func (e *Engine) makeCold(o *keyspace.Object, tag uint32) {
 	e.hot.Add(-int64(o.TierSize))
 	e.coldKeys.Add(1)
 	e.stats.demotions.Add(1)
+}
+
+// pacePebble paces Pebble's compactions while they keep up (compactionPacer): while L0 holds fewer than
+// twice the tables that start a compaction and no writer waits for the demoter.
+func (e *Engine) pacePebble() {
+	m := e.db.Metrics()
+	e.pacer.SetActive(m.Levels[0].Sublevels < 2*tierL0Tables && !e.mustWait())
 }
 
 // yield ends one of the demoter's slices of the keyspace lock, records how long it held the lock, and
@@ -1183,6 +1200,7 @@ func (e *Engine) Stats() []engines.Stat {
 	add("tier_compactions", compactions)
 	add("tier_compacted_bytes", compacted)
 	add("tier_compaction_us", compactionUS)
+	add("tier_compaction_paced_us", e.pacer.paused.Load()) // how long compactions slept to keep to their pace
 	add("tier_arena_bytes", e.arena.pageBytes.Load())
 	add("tier_arena_used_bytes", e.arena.usedBytes.Load())
 	add("tier_arena_compactions", e.stats.compactions.Load())

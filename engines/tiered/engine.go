@@ -179,6 +179,7 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 		return nil, fmt.Errorf("tiered: clear %s: %w", e.tierDir, err)
 	}
 	e.pacer = newCompactionPacer(tierCompactionRate)
+	e.pacer.urgent = e.mustWait
 	db, err := pebble.Open(e.tierDir, tierOptions(logf, e.pacer))
 	if err != nil {
 		w.Close()
@@ -998,10 +999,9 @@ func (e *Engine) makeCold(o *keyspace.Object, tag uint32) {
 }
 
 // pacePebble paces Pebble's compactions while they keep up (compactionPacer): while L0 holds fewer than
-// twice the tables that start a compaction and no writer waits for the demoter.
+// twice the tables that start a compaction.
 func (e *Engine) pacePebble() {
-	m := e.db.Metrics()
-	e.pacer.SetActive(m.Levels[0].Sublevels < 2*tierL0Tables && !e.mustWait())
+	e.pacer.SetActive(e.db.Metrics().Levels[0].Sublevels < 2*tierL0Tables)
 }
 
 // yield ends one of the demoter's slices of the keyspace lock, records how long it held the lock, and

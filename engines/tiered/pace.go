@@ -21,14 +21,15 @@ const tierCompactionRate = 32 << 20
 // GET p99 of that second was 8-15 ms against 1.1-1.5 ms in the others. Paced, the same work runs a
 // fraction of a millisecond at a time between sleeps.
 //
-// Pacing is switched off (SetActive) while compactions fall behind: when L0 holds more than twice the
-// tables that start one, or when writers wait for the demoter, which waits for Pebble. So it moves work in
+// Pacing is off while compactions fall behind: while L0 holds more than twice the tables that start one
+// (SetActive), and at any write while writers wait for the demoter, which waits for Pebble (urgent). So it moves work in
 // time and never lets it pile up; loading a data set larger than the budget runs unpaced. Flushes are never
 // paced: a memtable waiting for its flush blocks the demoter.
 type compactionPacer struct {
 	rate   float64 // bytes a second
 	burst  time.Duration
 	active atomic.Bool
+	urgent func() bool  // reports writers waiting for the tier (nil: never): compactions then run flat out
 	paused atomic.Int64 // µs slept, for INFO
 	now    func() time.Time
 	sleep  func(time.Duration)
@@ -47,7 +48,7 @@ func (p *compactionPacer) SetActive(on bool) { p.active.Store(on) }
 // wait blocks until n more bytes fit the rate (at once while pacing is off). Up to burst of unused time
 // carries over, so a write after a quiet spell goes straight through.
 func (p *compactionPacer) wait(n int) {
-	if !p.active.Load() {
+	if !p.active.Load() || (p.urgent != nil && p.urgent()) {
 		return
 	}
 	p.mu.Lock()

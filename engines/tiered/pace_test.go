@@ -56,22 +56,25 @@ func TestCompactionPacer(t *testing.T) {
 	tests := []struct {
 		name      string
 		active    bool
+		urgent    bool          // writers wait for the demoter
 		idle      time.Duration // clock moves this much before the writes
 		writes    int           // writes of 64 KB
 		wantSlept time.Duration
 	}{
 		// 32 MB at 32 MB/s take a second; the first burst (20 ms) of it is free.
-		{"paced", true, 0, 512, time.Second - 20*time.Millisecond},
+		{"paced", true, false, 0, 512, time.Second - 20*time.Millisecond},
 		// A quiet spell earns at most the burst.
-		{"after idle", true, time.Hour, 512, time.Second - 20*time.Millisecond},
+		{"after idle", true, false, time.Hour, 512, time.Second - 20*time.Millisecond},
 		// Writes within the burst go straight through.
-		{"within burst", true, 0, 10, 0},
-		{"off", false, 0, 512, 0},
+		{"within burst", true, false, 0, 10, 0},
+		{"off", false, false, 0, 512, 0},
+		{"writers waiting", true, true, 0, 512, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p, c := newFakePacer(32 * mb)
 			p.SetActive(tc.active)
+			p.urgent = func() bool { return tc.urgent }
 			c.advance(tc.idle)
 			for range tc.writes {
 				p.wait(64 << 10)

@@ -19,7 +19,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/sstable"
-	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/kvlab/kvlab/engines"
 	"github.com/kvlab/kvlab/engines/wal"
@@ -116,7 +115,6 @@ type Engine struct {
 	wg     sync.WaitGroup
 	closed atomic.Bool
 	memLim atomic.Int64 // the Go memory limit tuneMemoryLimit set (0: none)
-	pacer  *compactionPacer
 }
 
 var (
@@ -178,9 +176,7 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 		w.Close()
 		return nil, fmt.Errorf("tiered: clear %s: %w", e.tierDir, err)
 	}
-	e.pacer = newCompactionPacer(tierCompactionRate)
-	e.pacer.urgent = e.mustWait
-	db, err := pebble.Open(e.tierDir, tierOptions(logf, e.pacer))
+	db, err := pebble.Open(e.tierDir, tierOptions(logf))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("tiered: open pebble in %s: %w", e.tierDir, err)
@@ -276,14 +272,9 @@ func (e *Engine) removeHot(o *keyspace.Object) {
 // the index and filter blocks of every table it checks. So data blocks are 16 KB, four times Pebble's
 // default: for 500-byte values a 1 GB tier then has 2.5 MB of index and 2.4 MB of filters, which fit in the
 // cache, where 4 KB blocks made 7.5 MB of index.
-//
-// The file system paces the writes of compactions (compactionPacer) when pacer is not nil.
-func tierOptions(logf func(string, ...any), pacer *compactionPacer) *pebble.Options {
+func tierOptions(logf func(string, ...any)) *pebble.Options {
 	o := &pebble.Options{DisableWAL: true, CacheSize: tierCache, MemTableSize: tierMemTable, Logger: quietLogger{logf},
 		L0CompactionThreshold: tierL0Tables, L0StopWritesThreshold: 4 * tierL0Tables}
-	if pacer != nil {
-		o.FS = pacedFS{FS: vfs.Default, p: pacer}
-	}
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		o.Levels[i].BlockSize = 16 << 10
@@ -349,7 +340,6 @@ func (e *Engine) Close() error {
 	}
 	close(e.stop)
 	e.wg.Wait()
-	e.pacer.SetActive(false) // a running compaction finishes at full speed, so Close does not wait for its pace
 	if e.batch != nil {
 		e.batch.Close()
 	}
@@ -843,7 +833,6 @@ func (e *Engine) runDemoter() {
 		if time.Since(lastMem) > time.Second {
 			lastMem = time.Now()
 			e.tuneMemoryLimit()
-			e.pacePebble()
 		}
 	}
 }
@@ -996,12 +985,6 @@ func (e *Engine) makeCold(o *keyspace.Object, tag uint32) {
 	e.hot.Add(-int64(o.TierSize))
 	e.coldKeys.Add(1)
 	e.stats.demotions.Add(1)
-}
-
-// pacePebble paces Pebble's compactions while they keep up (compactionPacer): while L0 holds fewer than
-// twice the tables that start a compaction.
-func (e *Engine) pacePebble() {
-	e.pacer.SetActive(e.db.Metrics().Levels[0].Sublevels < 2*tierL0Tables)
 }
 
 // yield ends one of the demoter's slices of the keyspace lock, records how long it held the lock, and
@@ -1200,7 +1183,6 @@ func (e *Engine) Stats() []engines.Stat {
 	add("tier_compactions", compactions)
 	add("tier_compacted_bytes", compacted)
 	add("tier_compaction_us", compactionUS)
-	add("tier_compaction_paced_us", e.pacer.paused.Load()) // how long compactions slept to keep to their pace
 	add("tier_arena_bytes", e.arena.pageBytes.Load())
 	add("tier_arena_used_bytes", e.arena.usedBytes.Load())
 	add("tier_arena_compactions", e.stats.compactions.Load())

@@ -20,7 +20,7 @@ func tierKey(i int) []byte { return pkey(1, uint32(i)*2654435761, fmt.Sprintf("k
 // batches of about maxBatchBytes, keys in random order).
 func loadTier(tb testing.TB, n int) *pebble.DB {
 	tb.Helper()
-	db, err := pebble.Open(tb.TempDir(), tierOptions(func(string, ...any) {}, nil))
+	db, err := pebble.Open(tb.TempDir(), tierOptions(func(string, ...any) {}))
 	if err != nil {
 		tb.Fatal(err)
 	}

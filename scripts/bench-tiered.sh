@@ -15,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-30s}
 WARM=${WARM:-60s}
+RATE=${RATE:-30000}
 KVLAB=${KVLAB:-./bin/kvlab}
 command -v redis-cli >/dev/null || { echo "bench-tiered: redis-cli not found; run 'make deps-redis'"; exit 2; }
 [ -x "$KVLAB" ] || { echo "bench-tiered: $KVLAB not built; run 'make build'"; exit 2; }
@@ -65,12 +66,12 @@ for round in 1 2; do
     echo "$name $(info $port memory used_memory_rss)" >>"$tmp/rss"
   done
 done
-if [ "${RATE:-30000}" != 0 ]; then
+if [ "$RATE" != 0 ]; then
   for t in memory:$MPORT tiered:$TPORT; do
     name=${t%%:*}; port=${t##*:}
-    echo "== fixed rate: $name (${RATE:-30000} operations a second, open loop, $DUR after 5s warm-up)"
+    echo "== fixed rate: $name ($RATE operations a second, open loop, $DUR after 5s warm-up)"
     "$KVLAB" bench -q --scenario tiering --target "redis://127.0.0.1:$port" --skip-preload --duration "$DUR" \
-      --warmup 5s --seed 103 --rate "${RATE:-30000}" | sed -n '3,6p'
+      --warmup 5s --seed 103 --rate "$RATE" | sed -n '3,6p'
   done
 fi
 echo

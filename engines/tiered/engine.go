@@ -51,7 +51,7 @@ const (
 	// as long as it held the lock (unless writers wait for room), so it holds the lock at most a quarter
 	// of the time and the clients' commands drain between its slices.
 	paceRatio      = 3
-	hardWater      = 125 // above this percent of the budget, Prepare waits for the demoter
+	hardWater      = 1250 // above this per mille of the hot limit, Prepare waits for the demoter
 	demoteInterval = 10 * time.Millisecond
 	bigCollection  = 512 // collections longer than this are re-measured every 64th write
 	pressureWait   = 50 * time.Millisecond
@@ -765,7 +765,7 @@ func (e *Engine) waitForRoom() {
 
 // mustWait reports whether hot bytes are above the hard watermark while the demoter can still make room.
 func (e *Engine) mustWait() bool {
-	return e.hot.Load() > e.hotLimit()*hardWater/100 && !e.tierFull() && !e.stuck.Load() && !e.closed.Load()
+	return e.hot.Load() > e.hotLimit()*hardWater/1000 && !e.tierFull() && !e.stuck.Load() && !e.closed.Load()
 }
 
 // tierFull reports whether no more values can go to disk.
@@ -892,7 +892,7 @@ func (e *Engine) demoteRound() {
 			victims = append(victims, victim{db: db, o: o, n: len(scratch) - k})
 			freed += int64(o.TierSize)
 		}
-		e.yield(&s)
+		e.yield(&s, found > 0 && freed < need && b.Len() < maxBatchBytes)
 		if found == 0 {
 			break
 		}
@@ -943,7 +943,7 @@ func (e *Engine) demoteRound() {
 			e.inflight = false
 			clear(e.invalidated)
 		}
-		e.yield(&s)
+		e.yield(&s, !last)
 		if last {
 			break
 		}
@@ -965,7 +965,7 @@ func (e *Engine) compactArena() {
 			n++
 		}
 		more := n > 0 && e.arena.sparse() >= 0
-		e.yield(&s)
+		e.yield(&s, more)
 		e.stats.compactions.Add(int64(n))
 		if !more {
 			return
@@ -987,18 +987,18 @@ func (e *Engine) makeCold(o *keyspace.Object, tag uint32) {
 	e.stats.demotions.Add(1)
 }
 
-// yield ends one of the demoter's slices of the keyspace lock, records how long it held the lock, and
-// paces the demoter (paceRatio) unless writers are waiting for it.
+// yield ends one of the demoter's slices of the keyspace lock, records how long it held the lock, and, when
+// another slice follows (more), paces the demoter (paceRatio) unless writers are waiting for it.
 //
 // Without the pause the demoter took the lock back right after giving it up: its rounds of a few
 // milliseconds of work in 100 µs slices then held the lock most of the time while they ran, commands
 // waited for it more than 1 ms (which turns Go's mutex into its first-come first-served mode, where every
 // hand-over waits for the next goroutine to be scheduled), and at a fixed 30,000 requests a second the
 // GET p99 was 3-5 ms in every second against 1.3 ms with nothing to demote.
-func (e *Engine) yield(s *keyspace.Slice) {
+func (e *Engine) yield(s *keyspace.Slice, more bool) {
 	held := s.Yield()
 	e.noteHold(held)
-	if !e.mustWait() {
+	if more && !e.mustWait() {
 		time.Sleep(paceRatio * held)
 	}
 }

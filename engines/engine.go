@@ -102,6 +102,13 @@ type Budgeter interface {
 	Overflow() int64
 }
 
+// BudgetSetter is implemented by engines whose RAM budget (--maxmemory) CONFIG SET maxmemory changes while
+// they run, as it changes Redis's limit (tiered). SetBudget returns an error, which the client receives,
+// for a budget the engine cannot work with, and then keeps the one it has.
+type BudgetSetter interface {
+	SetBudget(bytes int64) error
+}
+
 // Stat is one named figure an engine reports.
 type Stat struct {
 	Section string // "persistence" or "kvlab"

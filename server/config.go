@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kvlab/kvlab/engines"
 	"github.com/kvlab/kvlab/internal/units"
 	"github.com/kvlab/kvlab/keyspace"
 	"github.com/kvlab/kvlab/resp"
@@ -150,6 +151,12 @@ func init() {
 	p := memParam("maxmemory", 0, longMax, "0")
 	p.apply = func(s *Server, v string) string {
 		n, _ := strconv.ParseInt(v, 10, 64)
+		if b, ok := s.base.(engines.BudgetSetter); ok {
+			// The engine's budget is maxmemory (tiered): it changes with it, or neither does.
+			if err := b.SetBudget(n); err != nil {
+				return err.Error()
+			}
+		}
 		s.set.maxMemory.Store(n)
 		if n > 0 {
 			s.sampleMemory() // a limit set now is enforced from the next command, not the next sample

@@ -66,7 +66,7 @@ type Engine struct {
 	ks       *keyspace.Keyspace
 	db       *pebble.DB
 	tierDir  string
-	budget   int64
+	budget   atomic.Int64 // --maxmemory, and CONFIG SET maxmemory (SetBudget)
 	maxTier  int64
 	minValue uint32
 	logf     func(string, ...any)
@@ -138,13 +138,14 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	e := &Engine{budget: cfg.MaxMemory, minValue: defaultMinValue, logf: logf,
+	e := &Engine{minValue: defaultMinValue, logf: logf,
 		tierDir: filepath.Join(cfg.Dir, "tier"),
 		dirty:   map[*keyspace.Object]*keyspace.DB{}, big: map[*keyspace.Object]uint16{},
 		invalidated: map[*keyspace.Object]struct{}{}, selected: map[*keyspace.Object]struct{}{},
 		writes: map[*keyspace.Object]uintptr{},
 		kick:   make(chan struct{}, 1), stop: make(chan struct{}),
 	}
+	e.budget.Store(cfg.MaxMemory)
 	walOpts := map[string]string{}
 	for k, v := range cfg.Options {
 		switch k {
@@ -208,7 +209,7 @@ func OpenEngine(cfg engines.Config) (*Engine, error) {
 	ks.Writing = e.writing
 	ks.Mu.Unlock()
 	if h := e.hot.Load(); h > e.hotLimit() {
-		logf("tiered: recovered %s of values for a %s budget: moving the excess to %s", units.FormatBytes(h), units.FormatBytes(e.budget), e.tierDir)
+		logf("tiered: recovered %s of values for a %s budget: moving the excess to %s", units.FormatBytes(h), units.FormatBytes(e.budget.Load()), e.tierDir)
 	}
 	e.wg.Add(1)
 	go e.runDemoter()
@@ -773,6 +774,26 @@ func (e *Engine) tierFull() bool {
 	return e.diskFull.Load() || (e.maxTier > 0 && e.tier.Load() >= e.maxTier)
 }
 
+// SetBudget implements engines.BudgetSetter: CONFIG SET maxmemory changes the RAM budget while the server
+// runs. Under a lower budget the demoter moves values to disk at once (commands that would grow RAM past the
+// hard watermark meanwhile wait for it, as under any burst of writes); a higher one fills as cold values are
+// read back. The budget cannot be removed: the engine has no other bound on what it keeps in RAM.
+func (e *Engine) SetBudget(n int64) error {
+	if n <= 0 {
+		return errors.New("the tiered engine needs a RAM budget; set one (for example 256mb) instead of 0")
+	}
+	if old := e.budget.Swap(n); n < old {
+		e.logf("tiered: RAM budget lowered from %s to %s: moving the excess to %s", units.FormatBytes(old), units.FormatBytes(n), e.tierDir)
+		select {
+		case e.kick <- struct{}{}:
+		default:
+		}
+	} else if n > old {
+		e.logf("tiered: RAM budget raised from %s to %s", units.FormatBytes(old), units.FormatBytes(n))
+	}
+	return nil
+}
+
 // Overflow implements engines.Budgeter: while the tier can take values the demoter keeps RAM within the
 // budget and nothing is over; once the tier is full, how far hot and cold bytes are over their caps.
 func (e *Engine) Overflow() int64 {
@@ -791,11 +812,14 @@ func (e *Engine) Overflow() int64 {
 func (e *Engine) hotLimit() int64 { return e.hotLimitWith(e.ramOverhead()) }
 
 // hotLimitWith is hotLimit for an overhead read once (Stats reports both).
-func (e *Engine) hotLimitWith(overhead int64) int64 { return max(e.budget-overhead, e.budget/2) }
+func (e *Engine) hotLimitWith(overhead int64) int64 {
+	b := e.budget.Load()
+	return max(b-overhead, b/2)
+}
 
 // pebbleMemory is the part of Pebble's memory (tierCache: its block cache and memtables) the budget counts:
 // all of it from a 192 MB budget up; a smaller budget could not hold it, and counts an eighth of itself.
-func (e *Engine) pebbleMemory() int64 { return min(tierCache, e.budget/8) }
+func (e *Engine) pebbleMemory() int64 { return min(tierCache, e.budget.Load()/8) }
 
 // ramOverhead is the RAM the engine holds for hot values besides their bytes, which the budget bounds with
 // them: Pebble's memory (pebbleMemory), the list of hot objects, and the arena's free space, for which it
@@ -805,7 +829,7 @@ func (e *Engine) pebbleMemory() int64 { return min(tierCache, e.budget/8) }
 // tiering costs in RAM beyond the key index, not only the bytes of the values in RAM: about 40 MB more for
 // a 256 MB budget.
 func (e *Engine) ramOverhead() int64 {
-	return e.pebbleMemory() + e.hotListRAM.Load() + e.budget/arenaSlack
+	return e.pebbleMemory() + e.hotListRAM.Load() + e.budget.Load()/arenaSlack
 }
 
 // victim is a value being demoted (its Pebble entry is under db.Tag, o.ScanRank() and o.Key()).
@@ -1109,7 +1133,7 @@ func (e *Engine) tuneMemoryLimit() {
 	// What the budget counts on the Go heap: hot values, the arena's free chunks (as they are), the hot
 	// list.
 	counted := e.hot.Load() + e.arena.pageBytes.Load() - e.arena.usedBytes.Load() + e.hotListRAM.Load()
-	limit := memoryLimit(e.budget, counted, live, total-released-free-max(objects-live, 0), tierCache)
+	limit := memoryLimit(e.budget.Load(), counted, live, total-released-free-max(objects-live, 0), tierCache)
 	if cur := e.memLim.Load(); cur == 0 || limit > cur+cur/20 || limit < cur-cur/20 {
 		e.memLim.Store(limit)
 		debug.SetMemoryLimit(limit)
@@ -1150,7 +1174,7 @@ func (e *Engine) Stats() []engines.Stat {
 	add := func(name string, v int64) {
 		out = append(out, engines.Stat{Section: "kvlab", Name: name, Value: strconv.FormatInt(v, 10)})
 	}
-	add("tier_budget_bytes", e.budget)
+	add("tier_budget_bytes", e.budget.Load())
 	overhead := e.ramOverhead()
 	add("tier_hot_limit_bytes", e.hotLimitWith(overhead))
 	add("tier_ram_overhead_bytes", overhead)

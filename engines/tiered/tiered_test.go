@@ -455,3 +455,51 @@ func TestArenaGivesBackPages(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigSetMaxmemory changes the RAM budget of a running server with CONFIG SET maxmemory, as Redis
+// applies a new limit at once: a lower budget moves values to disk, a higher one lets reads bring them back,
+// and 0 (no budget) is refused with the budget left as it was.
+func TestConfigSetMaxmemory(t *testing.T) {
+	ctx := context.Background()
+	const budget = 8 << 20
+	_, rdb := start(t, t.TempDir(), budget, "", nil)
+	const n = 30000 // about 6.5 MB of values: all in RAM under 8 MB
+	fill(t, rdb, n)
+	in := waitFor(t, rdb, "the values to settle in RAM", func(m map[string]int64) bool {
+		return m["tier_budget_bytes"] == budget && m["tier_keys_disk"] == 0 && m["tier_keys_ram"] > n
+	})
+	t.Logf("8 MB: %v", in)
+
+	if err := rdb.ConfigSet(ctx, "maxmemory", "4mb").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.ConfigGet(ctx, "maxmemory").Val()["maxmemory"]; got != strconv.Itoa(4<<20) {
+		t.Fatalf("CONFIG GET maxmemory = %q after CONFIG SET maxmemory 4mb", got)
+	}
+	low := waitFor(t, rdb, "values to move to disk under the lower budget", func(m map[string]int64) bool {
+		return m["tier_budget_bytes"] == 4<<20 && m["tier_keys_disk"] > n/3 && m["tier_bytes_ram"] <= m["tier_hot_limit_bytes"]
+	})
+	t.Logf("4 MB: %v", low)
+	check(t, rdb, n)
+
+	err := rdb.ConfigSet(ctx, "maxmemory", "0").Err()
+	if err == nil || !strings.Contains(err.Error(), "CONFIG SET failed (possibly related to argument 'maxmemory')") ||
+		!strings.Contains(err.Error(), "needs a RAM budget") {
+		t.Fatalf("CONFIG SET maxmemory 0 on the tiered engine: %v, want an error saying a budget is needed", err)
+	}
+	if got := tierInfo(t, rdb)["tier_budget_bytes"]; got != 4<<20 {
+		t.Fatalf("tier_budget_bytes = %d after a refused CONFIG SET maxmemory 0, want 4 MB", got)
+	}
+	if got := rdb.ConfigGet(ctx, "maxmemory").Val()["maxmemory"]; got != strconv.Itoa(4<<20) {
+		t.Fatalf("CONFIG GET maxmemory = %q after a refused CONFIG SET maxmemory 0", got)
+	}
+
+	if err := rdb.ConfigSet(ctx, "maxmemory", "16mb").Err(); err != nil {
+		t.Fatal(err)
+	}
+	check(t, rdb, n) // reads every value: the cold ones come back and now stay
+	high := waitFor(t, rdb, "values back in RAM under the higher budget", func(m map[string]int64) bool {
+		return m["tier_budget_bytes"] == 16<<20 && m["tier_keys_ram"] > n
+	})
+	t.Logf("16 MB: %v", high)
+}

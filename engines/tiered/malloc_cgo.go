@@ -14,7 +14,9 @@ package tiered
 // The limit must be set before the Go runtime starts its threads, or the arenas they took first stay:
 // set from a package initializer, after the runtime had started, it still left five arenas and 39 MiB in
 // them. So a constructor sets it when the program is loaded, as MALLOC_ARENA_MAX=1 in the environment
-// would; either variable set by the operator (MALLOC_ARENA_MAX, GLIBC_TUNABLES) takes precedence.
+// would. It applies to the whole process, whatever kvlab command runs (the rest of kvlab allocates almost
+// nothing with malloc), and it leaves malloc alone when the operator sets MALLOC_ARENA_MAX or
+// GLIBC_TUNABLES: their settings are glibc's to apply.
 
 /*
 #include <malloc.h>

@@ -1,4 +1,7 @@
-//go:build linux && cgo
+//go:build linux && cgo && !race
+
+// Not under the race detector: its runtime maps memory of its own that looks like a malloc arena to
+// mallocArenas (a 64 MB-aligned heap at 0x306000000000).
 
 package tiered
 

@@ -98,14 +98,12 @@ type Preparation interface {
 // data set is over what the engine can hold (RAM budget and disk tier together), 0 while within; an
 // evicting policy evicts keys while it is positive, noeviction refuses commands that may grow memory.
 // Overflow is called with Keyspace().Mu held and must not take it.
+//
+// The budget is maxmemory: SetBudget changes it while the engine runs (CONFIG SET maxmemory, as it changes
+// Redis's limit), or returns an error, which the client receives, for a budget the engine cannot work with,
+// and then keeps the one it has.
 type Budgeter interface {
 	Overflow() int64
-}
-
-// BudgetSetter is implemented by engines whose RAM budget (--maxmemory) CONFIG SET maxmemory changes while
-// they run, as it changes Redis's limit (tiered). SetBudget returns an error, which the client receives,
-// for a budget the engine cannot work with, and then keeps the one it has.
-type BudgetSetter interface {
 	SetBudget(bytes int64) error
 }
 

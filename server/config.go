@@ -151,7 +151,7 @@ func init() {
 	p := memParam("maxmemory", 0, longMax, "0")
 	p.apply = func(s *Server, v string) string {
 		n, _ := strconv.ParseInt(v, 10, 64)
-		if b, ok := s.base.(engines.BudgetSetter); ok {
+		if b, ok := s.base.(engines.Budgeter); ok {
 			// The engine's budget is maxmemory (tiered): it changes with it, or neither does.
 			if err := b.SetBudget(n); err != nil {
 				return err.Error()

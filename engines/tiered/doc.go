@@ -90,9 +90,6 @@
 // plus a quarter of the budget (at least 64 MB): under that floor the collector would run back to back and
 // free nothing.
 //
-// Pebble's memory outside the Go heap comes from C malloc. glibc's default of an arena per thread (up to
-// eight per core) kept 47-76 MiB of RSS for Pebble's 12 MB in the tiering benchmark, growing while the
-// server ran, because every thread reads cold values and each arena keeps the blocks freed into it; the
-// binary limits malloc to one arena when it loads, unless the operator sets MALLOC_ARENA_MAX or
-// GLIBC_TUNABLES (malloc_cgo.go), which left 19-22 MiB and RSS 40 MiB lower at the same GET/s.
+// Pebble's memory outside the Go heap comes from C malloc, which the binary limits to one arena when it
+// loads (malloc_cgo.go says why and what it saved).
 package tiered

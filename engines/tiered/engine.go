@@ -326,10 +326,7 @@ func (e *Engine) Commit(eff *keyspace.Effects, now int64) (uint64, error) {
 		return 0, *p
 	}
 	if e.hot.Load() > e.hotLimit() {
-		select {
-		case e.kick <- struct{}{}:
-		default:
-		}
+		e.wakeDemoter()
 	}
 	return e.Engine.Commit(eff, now)
 }
@@ -753,10 +750,7 @@ func (p *prep) Finish() error {
 func (e *Engine) waitForRoom() {
 	for i := 0; i < 20 && e.mustWait(); i++ {
 		ch := *e.relief.Load()
-		select {
-		case e.kick <- struct{}{}:
-		default:
-		}
+		e.wakeDemoter()
 		select {
 		case <-ch:
 		case <-time.After(pressureWait):
@@ -774,7 +768,7 @@ func (e *Engine) tierFull() bool {
 	return e.diskFull.Load() || (e.maxTier > 0 && e.tier.Load() >= e.maxTier)
 }
 
-// SetBudget implements engines.BudgetSetter: CONFIG SET maxmemory changes the RAM budget while the server
+// SetBudget implements engines.Budgeter: CONFIG SET maxmemory changes the RAM budget while the server
 // runs. Under a lower budget the demoter moves values to disk at once (commands that would grow RAM past the
 // hard watermark meanwhile wait for it, as under any burst of writes); a higher one fills as cold values are
 // read back. The budget cannot be removed: the engine has no other bound on what it keeps in RAM.
@@ -784,10 +778,7 @@ func (e *Engine) SetBudget(n int64) error {
 	}
 	if old := e.budget.Swap(n); n < old {
 		e.logf("tiered: RAM budget lowered from %s to %s: moving the excess to %s", units.FormatBytes(old), units.FormatBytes(n), e.tierDir)
-		select {
-		case e.kick <- struct{}{}:
-		default:
-		}
+		e.wakeDemoter()
 	} else if n > old {
 		e.logf("tiered: RAM budget raised from %s to %s", units.FormatBytes(old), units.FormatBytes(n))
 	}
@@ -837,6 +828,14 @@ type victim struct {
 	db *keyspace.DB
 	o  *keyspace.Object
 	n  int // bytes written to Pebble
+}
+
+// wakeDemoter has the demoter run a round now instead of at its next tick (a wake-up already pending will do).
+func (e *Engine) wakeDemoter() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
 }
 
 // runDemoter moves values to Pebble while hot bytes are over the budget, and applies queued deletions.

@@ -34,14 +34,8 @@ func TestOneMallocArena(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			runtime.LockOSThread() // a thread of its own; it ends with the goroutine
-			rng := rand.New(rand.NewPCG(uint64(g), 7))
-			for range 3000 {
-				v, closer, err := db.Get(tierKey(rng.IntN(n)))
-				if err != nil || len(v) != len(tierValue) {
-					t.Errorf("Get: %d bytes, %v", len(v), err) // not Fatal: this is not the test's goroutine
-					return
-				}
-				closer.Close()
+			if err := getRandom(db, n, 3000, rand.New(rand.NewPCG(uint64(g), 7))); err != nil {
+				t.Error(err) // not Fatal: this is not the test's goroutine
 			}
 		}()
 	}

@@ -41,15 +41,17 @@ func loadTier(tb testing.TB, n int) *pebble.DB {
 	return db
 }
 
-// getRandom reads count values of loadTier's n at random keys.
-func getRandom(tb testing.TB, db *pebble.DB, n, count int, rng *rand.Rand) {
+// getRandom reads count values of loadTier's n at random keys, and reports the first that fails (it does
+// not call Fatal, so goroutines other than the test's may use it).
+func getRandom(db *pebble.DB, n, count int, rng *rand.Rand) error {
 	for i := 0; i < count; i++ {
 		v, closer, err := db.Get(tierKey(rng.IntN(n)))
 		if err != nil || len(v) != len(tierValue) {
-			tb.Fatalf("Get: %d bytes, %v", len(v), err)
+			return fmt.Errorf("Get: %d bytes, %v", len(v), err)
 		}
 		closer.Close()
 	}
+	return nil
 }
 
 // BenchmarkPebbleGet measures the tier's point read on its own: a store with tierOptions holding 500,000
@@ -61,7 +63,9 @@ func BenchmarkPebbleGet(b *testing.B) {
 	b.Logf("after load:\n%s", db.Metrics())
 	rng := rand.New(rand.NewPCG(1, 2))
 	b.ResetTimer()
-	getRandom(b, db, n, b.N, rng)
+	if err := getRandom(db, n, b.N, rng); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // TestTierCacheKeepsBlocks guards tierOptions against a block cache that Pebble's memtable reservation
@@ -73,7 +77,9 @@ func TestTierCacheKeepsBlocks(t *testing.T) {
 	if err := db.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	getRandom(t, db, n, 20000, rand.New(rand.NewPCG(1, 2)))
+	if err := getRandom(db, n, 20000, rand.New(rand.NewPCG(1, 2))); err != nil {
+		t.Fatal(err)
+	}
 	m := db.Metrics()
 	t.Logf("block cache: %d hits, %d misses, %d bytes held", m.BlockCache.Hits, m.BlockCache.Misses, m.BlockCache.Size)
 	if m.BlockCache.Size == 0 || m.BlockCache.Hits < m.BlockCache.Misses {

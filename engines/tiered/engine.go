@@ -236,7 +236,7 @@ func (e *Engine) addHot(db *keyspace.DB, o *keyspace.Object) {
 	o.TierPos = uint32(len(e.hotList)) // the position plus one
 }
 
-// noteHotList records the size of hotList's array, which the budget counts (ramOverhead).
+// noteHotList records the size of hotList's array, which the budget counts (limits).
 func (e *Engine) noteHotList() {
 	e.hotListRAM.Store(int64(cap(e.hotList)) * int64(unsafe.Sizeof(hotEntry{})))
 }
@@ -798,29 +798,27 @@ func (e *Engine) Overflow() int64 {
 	return over
 }
 
-// hotLimit is the bytes of hot values the budget leaves room for: the budget less the RAM the engine
-// holds for them besides their bytes (ramOverhead), and at least half the budget.
-func (e *Engine) hotLimit() int64 { return e.hotLimitWith(e.ramOverhead()) }
-
-// hotLimitWith is hotLimit for an overhead read once (Stats reports both).
-func (e *Engine) hotLimitWith(overhead int64) int64 {
-	b := e.budget.Load()
-	return max(b-overhead, b/2)
+// hotLimit is the bytes of hot values the budget leaves room for (limits).
+func (e *Engine) hotLimit() int64 {
+	_, _, limit := e.limits()
+	return limit
 }
 
-// pebbleMemory is the part of Pebble's memory (tierCache: its block cache and memtables) the budget counts:
-// all of it from a 192 MB budget up; a smaller budget could not hold it, and counts an eighth of itself.
-func (e *Engine) pebbleMemory() int64 { return min(tierCache, e.budget.Load()/8) }
-
-// ramOverhead is the RAM the engine holds for hot values besides their bytes, which the budget bounds with
-// them: Pebble's memory (pebbleMemory), the list of hot objects, and the arena's free space, for which it
-// reserves what compaction lets a class keep free (arenaSlack). The arena's share is fixed, not the
-// moment's figure: that moved the limit with every demotion and compaction, and the arena then dropped and
-// reallocated about 20 pages a second, half of what the server allocated. So --maxmemory bounds what
-// tiering costs in RAM beyond the key index, not only the bytes of the values in RAM: about 40 MB more for
-// a 256 MB budget.
-func (e *Engine) ramOverhead() int64 {
-	return e.pebbleMemory() + e.hotListRAM.Load() + e.budget.Load()/arenaSlack
+// limits reads the budget once (CONFIG SET maxmemory may change it meanwhile) and derives from it the RAM
+// the engine holds for hot values besides their bytes, which the budget bounds with them (overhead), and
+// the bytes of hot values that leaves room for (hotLimit; at least half the budget).
+//
+// The overhead is Pebble's memory (tierCache: its block cache and memtables; all of it from a 192 MB budget
+// up, while a smaller budget, which could not hold it, counts an eighth of itself), the list of hot objects,
+// and the arena's free space, for which it reserves what compaction lets a class keep free (arenaSlack).
+// The arena's share is fixed, not the moment's figure: that moved the limit with every demotion and
+// compaction, and the arena then dropped and reallocated about 20 pages a second, half of what the server
+// allocated. So --maxmemory bounds what tiering costs in RAM beyond the key index, not only the bytes of
+// the values in RAM: about 40 MB more for a 256 MB budget.
+func (e *Engine) limits() (budget, overhead, hotLimit int64) {
+	budget = e.budget.Load()
+	overhead = min(tierCache, budget/8) + e.hotListRAM.Load() + budget/arenaSlack
+	return budget, overhead, max(budget-overhead, budget/2)
 }
 
 // victim is a value being demoted (its Pebble entry is under db.Tag, o.ScanRank() and o.Key()).
@@ -889,7 +887,8 @@ func (e *Engine) demoteRound() {
 		clear(victims)
 		e.victims, e.scratch = victims[:0], scratch
 	}()
-	for demote && freed < need && b.Len() < maxBatchBytes {
+	room := func() bool { return freed < need && b.Len() < maxBatchBytes } // this round takes more victims
+	for more := demote && room(); more; {
 		s := ks.LockSlice(sliceTime)
 		// Deletions queued since the last slice (a promotion, say) must land before any Set this slice adds
 		// for the same key, or they would delete the value just demoted.
@@ -915,10 +914,8 @@ func (e *Engine) demoteRound() {
 			victims = append(victims, victim{db: db, o: o, n: len(scratch) - k})
 			freed += int64(o.TierSize)
 		}
-		e.yield(&s, found > 0 && freed < need && b.Len() < maxBatchBytes)
-		if found == 0 {
-			break
-		}
+		more = found > 0 && room()
+		e.yield(&s, more)
 	}
 	e.stuck.Store(demote && len(victims) == 0)
 	if b.Empty() {
@@ -1140,7 +1137,7 @@ func (e *Engine) tuneMemoryLimit() {
 }
 
 // memoryLimit is the Go memory limit for a budget, given the bytes of the Go heap the budget counts (hot
-// values and the engine's overhead for them on the heap: see ramOverhead), the live heap, the floor of
+// values and the engine's overhead for them on the heap: see limits), the live heap, the floor of
 // memory the collector cannot give back (see tuneMemoryLimit) and the memory Pebble holds outside the Go
 // heap: the heap the budget does not count (the key index) plus 1.3x the budget, less what Pebble holds,
 // so the whole process aims at the key index plus 1.3x the budget; raised when needed to the floor plus
@@ -1173,9 +1170,9 @@ func (e *Engine) Stats() []engines.Stat {
 	add := func(name string, v int64) {
 		out = append(out, engines.Stat{Section: "kvlab", Name: name, Value: strconv.FormatInt(v, 10)})
 	}
-	add("tier_budget_bytes", e.budget.Load())
-	overhead := e.ramOverhead()
-	add("tier_hot_limit_bytes", e.hotLimitWith(overhead))
+	budget, overhead, hotLimit := e.limits() // the three from one reading of the budget
+	add("tier_budget_bytes", budget)
+	add("tier_hot_limit_bytes", hotLimit)
 	add("tier_ram_overhead_bytes", overhead)
 	add("tier_max_bytes", e.maxTier)
 	add("tier_keys_ram", keys-cold)

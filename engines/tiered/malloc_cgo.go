@@ -20,6 +20,7 @@ package tiered
 
 /*
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 __attribute__((constructor)) static void kvlab_tiered_one_malloc_arena(void) {
@@ -27,5 +28,40 @@ __attribute__((constructor)) static void kvlab_tiered_one_malloc_arena(void) {
 		mallopt(M_ARENA_MAX, 1);
 	}
 }
+
+// kvlab_tiered_malloc_info returns malloc_info's XML report (one <heap> element per arena) in a buffer
+// the caller frees, or NULL.
+static char *kvlab_tiered_malloc_info(void) {
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (f == NULL) {
+		return NULL;
+	}
+	int err = malloc_info(0, f);
+	if (fclose(f) != 0 || err != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
 */
 import "C"
+
+import (
+	"errors"
+	"strings"
+	"unsafe"
+)
+
+// mallocArenas returns how many arenas glibc's malloc has in this process, its main one included, as
+// malloc_info reports them (one <heap> element each). TestOneMallocArena uses it to check that the
+// constructor above ran.
+func mallocArenas() (int, error) {
+	p := C.kvlab_tiered_malloc_info()
+	if p == nil {
+		return 0, errors.New("tiered: malloc_info failed")
+	}
+	defer C.free(unsafe.Pointer(p))
+	return strings.Count(C.GoString(p), "<heap nr="), nil
+}

@@ -1,6 +1,10 @@
 // Package proctest runs the real kvlab binary in tests: it builds it once per test binary, starts
 // `kvlab serve` on 127.0.0.1:0, reads the bound address from the ready line, and can kill the process with
 // SIGKILL and restart it on the same data directory. On failure the child's output is printed.
+//
+// A package that uses it runs its tests through Main, which removes the built binary afterwards:
+//
+//	func TestMain(m *testing.M) { proctest.Main(m) }
 package proctest
 
 import (
@@ -26,9 +30,28 @@ var build struct {
 	dir  string
 }
 
+// inMain is set by Main: Binary refuses to build a binary that nothing would remove.
+var inMain bool
+
+// Main runs the package's tests (m.Run), removes the binary Binary built, if any, and exits with the tests'
+// status. Call it from the package's TestMain.
+func Main(m *testing.M) {
+	inMain = true
+	code := m.Run()
+	if build.dir != "" {
+		if err := os.RemoveAll(build.dir); err != nil {
+			fmt.Fprintf(os.Stderr, "proctest: remove the test binary: %v\n", err)
+		}
+	}
+	os.Exit(code)
+}
+
 // Binary builds ./cmd/kvlab (once per test process) and returns its path.
 func Binary(t testing.TB) string {
 	t.Helper()
+	if !inMain {
+		t.Fatal("proctest: run this package's tests through proctest.Main (func TestMain(m *testing.M) { proctest.Main(m) }), which removes the binary it builds")
+	}
 	build.once.Do(func() {
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")

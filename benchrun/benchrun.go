@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,7 +67,11 @@ func Run(ctx context.Context, cfg Config) ([]*results.Result, []Skipped, error) 
 	if len(cfg.Engines) > 0 {
 		targets = nil
 		for _, e := range cfg.Engines {
-			targets = append(targets, "embedded:"+strings.TrimSpace(e))
+			t := "embedded:" + strings.TrimSpace(e)
+			if slices.Contains(targets, t) {
+				return nil, nil, fmt.Errorf("--engines lists %s twice; use --repeat N to run each engine N times", strings.TrimSpace(e))
+			}
+			targets = append(targets, t)
 		}
 	}
 	if cfg.Repeat <= 0 {
@@ -80,7 +85,7 @@ func Run(ctx context.Context, cfg Config) ([]*results.Result, []Skipped, error) 
 	var skipped []Skipped
 	dead := map[string]bool{}
 	for rep := 1; rep <= cfg.Repeat; rep++ {
-		for _, t := range targets {
+		for ti, t := range targets {
 			if dead[t] {
 				continue
 			}
@@ -92,7 +97,7 @@ func Run(ctx context.Context, cfg Config) ([]*results.Result, []Skipped, error) 
 			res, err := runOne(ctx, sc, t, cfg)
 			if err != nil {
 				if ctx.Err() != nil {
-					return out, skipped, ctx.Err()
+					return out, skipped, err // interrupted: loadgen's error says in which phase
 				}
 				if len(targets) == 1 {
 					return out, skipped, err
@@ -127,6 +132,13 @@ func Run(ctx context.Context, cfg Config) ([]*results.Result, []Skipped, error) 
 				fmt.Fprintf(cfg.Out, "   wrote %s\n", path)
 			}
 			out = append(out, res)
+			if ctx.Err() != nil {
+				err := fmt.Errorf("%w: the run on %s was measured until then", context.Cause(ctx), t)
+				if left := (cfg.Repeat-rep)*len(targets) + len(targets) - 1 - ti; left > 0 {
+					err = fmt.Errorf("%w; %d more run(s) were not started", err, left)
+				}
+				return out, skipped, err
+			}
 		}
 	}
 	if len(out) == 0 {

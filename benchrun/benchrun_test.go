@@ -3,8 +3,10 @@ package benchrun
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,3 +93,51 @@ func TestClusterFlagsChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptedComparison: interrupted during the second of three runs (and an engine listed twice is
+// refused before anything runs), Run returns the finished run and
+// the interrupted one (measured until then) and an error that says how many runs were not started.
+func TestInterruptedComparison(t *testing.T) {
+	var buf bytes.Buffer
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := Config{Scenario: "iot-latest-state", Engines: []string{"memory", "wal", "memory"}, OutDir: out,
+		Load: loadgen.Config{Connections: 2, Pipeline: 2, Duration: 2 * time.Second, SkipPreload: true}}
+	var mu sync.Mutex
+	headers := 0
+	cfg.Out = writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		// The second run's header: cancel a second later, halfway through its measurement (the embedded
+		// server starts in milliseconds).
+		if strings.HasPrefix(string(p), "== iot-latest-state on ") {
+			if headers++; headers == 2 {
+				time.AfterFunc(time.Second, cancel)
+			}
+		}
+		return buf.Write(p)
+	})
+	if _, _, err := Run(ctx, cfg); err == nil || !strings.Contains(err.Error(), "--engines lists memory twice") {
+		t.Fatalf("an engine listed twice: %v", err)
+	}
+	cfg.Engines[2] = "tiered"
+	rs, _, err := Run(ctx, cfg)
+	if err == nil || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "1 more run(s) were not started") {
+		t.Fatalf("err = %v\n%s", err, buf.String())
+	}
+	if len(rs) != 2 {
+		t.Fatalf("%d results, want the finished run and the interrupted one\n%s", len(rs), buf.String())
+	}
+	if d := rs[1].End.Sub(rs[1].Start); d >= 2*time.Second || !strings.HasPrefix(rs[1].Notes[0], "interrupted after ") {
+		t.Fatalf("interrupted run: measured %v, notes %q", d, rs[1].Notes)
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*.json"))
+	if len(files) != 2 {
+		t.Fatalf("result files %v, want 2", files)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

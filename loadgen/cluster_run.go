@@ -104,6 +104,7 @@ func runCluster(ctx context.Context, p *plan, cfg Config) (*results.Result, erro
 	start := time.Now()
 	r.measureStart = start.Add(cfg.Warmup)
 	r.end = r.measureStart.Add(cfg.Duration)
+	parent := ctx
 	ctx, cancel := context.WithDeadline(ctx, r.end)
 	defer cancel()
 	progressDone := make(chan struct{})
@@ -129,10 +130,14 @@ func runCluster(ctx context.Context, p *plan, cfg Config) (*results.Result, erro
 		}
 	}
 	wg.Wait()
+	stopped := time.Now()
 	cancel()
 	<-progressDone
 	if e := r.fatal.Load(); e != nil {
 		return nil, *e
+	}
+	if err := r.cut(parent, stopped); err != nil {
+		return nil, err
 	}
 	res, err := r.result(start)
 	if err != nil {
@@ -337,8 +342,9 @@ func preloadCluster(ctx context.Context, p *plan, cfg Config, rt *router) error 
 		if e := firstErr.Load(); e != nil {
 			return *e
 		}
-		if err := ctx.Err(); err != nil {
-			return err
+		if ctx.Err() != nil {
+			return fmt.Errorf("loadgen: preload %s interrupted after %d of %d keys, before anything was measured: %w",
+				pl.Keyspace, done.Load(), ks.Count, context.Cause(ctx))
 		}
 	}
 	return nil

@@ -101,8 +101,9 @@ func preload(ctx context.Context, p *plan, cfg Config) error {
 		if e := firstErr.Load(); e != nil {
 			return *e
 		}
-		if err := ctx.Err(); err != nil {
-			return err
+		if ctx.Err() != nil {
+			return fmt.Errorf("loadgen: preload %s interrupted after %d of %d keys, before anything was measured: %w",
+				pl.Keyspace, done.Load(), ks.Count, context.Cause(ctx))
 		}
 	}
 	return nil

@@ -307,6 +307,7 @@ type run struct {
 	recs         []*recorder
 	fatal        atomic.Pointer[error]
 	rt           *router // cluster mode
+	interrupted  bool    // the caller's context ended the run before its planned end (cut)
 }
 
 func (r *run) record(rec *recorder, opIdx int, start, end time.Time, errPfx string) {
@@ -403,6 +404,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, cfg Config) (*results.Resu
 	start := time.Now()
 	r.measureStart = start.Add(cfg.Warmup)
 	r.end = r.measureStart.Add(cfg.Duration)
+	parent := ctx
 	ctx, cancel := context.WithDeadline(ctx, r.end)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -435,12 +437,32 @@ func Run(ctx context.Context, sc *scenarios.Scenario, cfg Config) (*results.Resu
 		go func() { defer wg.Done(); loop(ctx, rec, mine, ids, rng) }()
 	}
 	wg.Wait()
+	stopped := time.Now()
 	cancel()
 	<-progressDone
 	if e := r.fatal.Load(); e != nil {
 		return nil, *e
 	}
+	if err := r.cut(parent, stopped); err != nil {
+		return nil, err
+	}
 	return r.result(start)
+}
+
+// cut fits the run to an interruption: when the caller's context ended (Ctrl-C) before the planned end,
+// the measured phase ends where the workers stopped, so throughput is counted over the time measured, not
+// the time planned. It is an error when nothing was measured yet.
+func (r *run) cut(parent context.Context, stopped time.Time) error {
+	if parent.Err() == nil || !stopped.Before(r.end) {
+		return nil
+	}
+	if !stopped.After(r.measureStart) {
+		return fmt.Errorf("loadgen: interrupted during the %s warm-up, before anything was measured: %w",
+			r.cfg.Warmup, context.Cause(parent))
+	}
+	r.end = stopped
+	r.interrupted = true
+	return nil
 }
 
 func (r *run) fail(err error) {
@@ -794,7 +816,7 @@ func (r *run) lastSecondP99(now time.Time) float64 {
 
 // result merges the workers' recorders.
 func (r *run) result(start time.Time) (*results.Result, error) {
-	secs := r.cfg.Duration.Seconds()
+	secs := r.end.Sub(r.measureStart).Seconds() // the planned duration unless the run was cut short
 	res := &results.Result{
 		Start:  r.measureStart,
 		End:    r.end,
@@ -846,6 +868,10 @@ func (r *run) result(start time.Time) (*results.Result, error) {
 		}
 		res.Timeline = append(res.Timeline, results.TimelinePoint{T: s, OpsPerSec: float64(h.TotalCount()),
 			P50US: float64(h.ValueAtPercentile(50)), P99US: float64(h.ValueAtPercentile(99)), Errors: errs})
+	}
+	if r.interrupted {
+		res.Notes = append(res.Notes, fmt.Sprintf("interrupted after %s of the %s measurement: the figures cover the time measured",
+			r.end.Sub(r.measureStart).Round(100*time.Millisecond), r.cfg.Duration))
 	}
 	if r.cfg.Rate > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("open loop at %.0f ops/s: latency is measured from each operation's intended start time (coordinated-omission corrected)", r.cfg.Rate))

@@ -3,7 +3,10 @@ package loadgen
 import (
 	"bufio"
 	"context"
+	"errors"
+	"math"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -247,4 +250,52 @@ func TestParseURL(t *testing.T) {
 			t.Errorf("%s: %+v, %v", tc.in, got, err)
 		}
 	}
+}
+
+// TestInterrupted: a run whose context ends early (Ctrl-C in kvlab bench) reports throughput over the time
+// it measured, not the time planned, and says so; ended before the measurement began, during the warm-up
+// or the preload, it is an error that names the phase.
+func TestInterrupted(t *testing.T) {
+	forEachIO(t, func(t *testing.T, io string) {
+		srv := newStallServer(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(1200*time.Millisecond, cancel)
+		res, err := Run(ctx, scenario(t, setScenario), Config{Target: srv.target(), Connections: 4, IO: io,
+			Warmup: 200 * time.Millisecond, Duration: 30 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		measured := res.End.Sub(res.Start)
+		if measured <= 0 || measured > 15*time.Second {
+			t.Fatalf("measured %v of a 30 s run cancelled after about 1 s", measured)
+		}
+		if res.Total.Count == 0 {
+			t.Fatal("nothing measured")
+		}
+		if want := float64(res.Total.Count) / measured.Seconds(); math.Abs(res.Total.OpsPerSec-want) > want/100 {
+			t.Fatalf("ops/s %.0f, want %d operations over the %v measured = %.0f", res.Total.OpsPerSec, res.Total.Count, measured, want)
+		}
+		if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.HasPrefix(n, "interrupted after ") }) {
+			t.Fatalf("no note of the interruption: %q", res.Notes)
+		}
+
+		ctx, cancel = context.WithCancel(context.Background())
+		time.AfterFunc(200*time.Millisecond, cancel)
+		_, err = Run(ctx, scenario(t, setScenario), Config{Target: srv.target(), Connections: 4, IO: io,
+			Warmup: time.Minute, Duration: time.Minute})
+		if err == nil || !strings.Contains(err.Error(), "interrupted during the 1m0s warm-up") || !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled in the warm-up: %v", err)
+		}
+
+		srv.stallFor.Store(int64(time.Millisecond)) // a preload of 1M keys that cannot finish in time
+		ctx, cancel = context.WithCancel(context.Background())
+		time.AfterFunc(200*time.Millisecond, cancel)
+		_, err = Run(ctx, scenario(t, strings.Replace(setScenario, "count: 1000", "count: 1000000", 1)+`preload:
+  - keyspace: k
+    command: [SET, "{key}", "{value:v}"]
+`), Config{Target: srv.target(), Connections: 4, IO: io, Duration: time.Minute})
+		if err == nil || !strings.Contains(err.Error(), "preload k interrupted after") || !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled in the preload: %v", err)
+		}
+	})
 }

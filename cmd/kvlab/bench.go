@@ -105,7 +105,7 @@ func runBench(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	rs, skipped, err := benchrun.Run(ctx, cfg)
-	if err != nil {
+	if err != nil && len(rs) < 2 {
 		return cli.Exit("bench: "+err.Error(), 1)
 	}
 	if len(rs) > 1 {
@@ -115,6 +115,9 @@ func runBench(c *cli.Context) error {
 	}
 	for _, s := range skipped {
 		fmt.Fprintf(c.App.Writer, "skipped %s: %s\n", s.Engine, s.Reason)
+	}
+	if err != nil {
+		return cli.Exit("bench: "+err.Error(), 1)
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ func WriteMarkdown(w io.Writer, rs []*Result) error {
 			if !s.Met {
 				v = "**missed**"
 			}
-			fmt.Fprintf(w, "\nSLO %s p%g <= %s on %s: %s (measured %s)", s.Op, s.Percentile, FormatUS(s.LimitUS), label(r), v, FormatUS(s.MeasuredUS))
+			fmt.Fprintf(w, "\nSLO %s p%g <= %s on %s: %s (%s)", s.Op, s.Percentile, FormatUS(s.LimitUS), label(r), v, sloMeasured(r, s))
 		}
 	}
 	fmt.Fprintln(w)

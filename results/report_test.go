@@ -54,3 +54,22 @@ func TestReportHTMLSelfContained(t *testing.T) {
 		t.Fatal("tables missing")
 	}
 }
+
+// TestSLOWithoutData: an SLO on an operation that never ran in the measured phase is reported as missed
+// because nothing was measured, not as a measured 0µs that missed.
+func TestSLOWithoutData(t *testing.T) {
+	r := fake(t, "memory", 120000, 300, 21)
+	r.Ops = append(r.Ops, OpStats{Name: "xadd"})
+	r.SLOs = []SLOResult{{Op: "xadd", Percentile: 99, LimitUS: 2000}, {Op: "get", Percentile: 99, LimitUS: 2000, MeasuredUS: 350, Met: true}}
+	var show, md bytes.Buffer
+	Show(&show, r)
+	if err := WriteMarkdown(&md, []*Result{r}); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"show": show.String(), "markdown": md.String()} {
+		if !strings.Contains(out, "p99 <= 2.00ms") || !strings.Contains(out, "(no xadd operation was measured)") ||
+			!strings.Contains(out, "(measured 350µs)") {
+			t.Errorf("%s:\n%s", name, out)
+		}
+	}
+}

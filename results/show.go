@@ -76,7 +76,7 @@ func Show(w io.Writer, r *Result) {
 		if !slo.Met {
 			verdict = "MISSED"
 		}
-		fmt.Fprintf(w, "SLO %s p%g <= %s: %s (measured %s)\n", slo.Op, slo.Percentile, FormatUS(slo.LimitUS), verdict, FormatUS(slo.MeasuredUS))
+		fmt.Fprintf(w, "SLO %s p%g <= %s: %s (%s)\n", slo.Op, slo.Percentile, FormatUS(slo.LimitUS), verdict, sloMeasured(r, slo))
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
@@ -138,4 +138,13 @@ func showCluster(w io.Writer, c *ClusterStats) {
 			FormatUS(s.LatencyUS.P50), FormatUS(s.LatencyUS.P99), s.Errors, s.Moved, s.Ask)
 	}
 	tw.Flush()
+}
+
+// sloMeasured says what an SLO was judged on: the measured percentile, or that the operation never ran in
+// the measured phase (an SLO without data counts as missed).
+func sloMeasured(r *Result, slo SLOResult) string {
+	if op := r.Op(slo.Op); op != nil && op.Count == 0 {
+		return "no " + slo.Op + " operation was measured"
+	}
+	return "measured " + FormatUS(slo.MeasuredUS)
 }

@@ -2,6 +2,7 @@ package keyspace
 
 import (
 	"math"
+	"math/big"
 	"strconv"
 )
 
@@ -333,33 +334,39 @@ func cmdIncr(c *Ctx) {
 	c.W.Int(cur)
 }
 
+// cmdIncrByFloat computes in C's long double, as Redis does (hash_longdouble.go), so results print the
+// same: 3000 plus 0.1 is "3000.10000000000000009" in both.
 func cmdIncrByFloat(c *Ctx) {
-	by, ok := ParseFloat(c.Args[2])
-	if !ok {
-		c.Error(ErrNotFloat)
-		return
-	}
 	key := c.Args[1]
 	o := c.LookupWrite(key)
-	var cur float64
+	if o != nil && o.Type != TypeString {
+		c.Error(ErrWrongType)
+		return
+	}
+	cur := new(big.Float).SetPrec(ldPrec)
 	if o != nil {
-		if o.Type != TypeString {
-			c.Error(ErrWrongType)
-			return
-		}
-		f, ok := ParseFloat(o.Str())
+		f, ok := parseLongDouble(o.Str())
 		if !ok {
 			c.Error(ErrNotFloat)
 			return
 		}
 		cur = f
 	}
-	cur += by
-	if math.IsInf(cur, 0) || math.IsNaN(cur) {
+	by, ok := parseLongDouble(c.Args[2])
+	if !ok {
+		c.Error(ErrNotFloat)
+		return
+	}
+	if cur.IsInf() || by.IsInf() { // inf + x is inf and inf - inf is NaN: both refused
 		c.Error(ErrNaNInf)
 		return
 	}
-	s := []byte(FormatFloat(cur))
+	sum := new(big.Float).SetPrec(ldPrec).Add(cur, by)
+	if ldOverflows(sum) {
+		c.Error(ErrNaNInf)
+		return
+	}
+	s := []byte(formatLongDouble(sum))
 	if o != nil {
 		o.SetStr(s)
 		c.Modified(key, o)

@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"strconv"
 )
 
@@ -215,20 +216,24 @@ func parseHeaderInt(b []byte) (int64, bool) {
 			return 0, false
 		}
 	}
-	var n int64
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++ // -9223372036854775808, which INCRBY and BITFIELD can reply
+	}
+	var n uint64
 	for _, c := range b {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		n = n*10 + int64(c-'0')
-		if n < 0 {
+		if n > (limit-uint64(c-'0'))/10 {
 			return 0, false
 		}
+		n = n*10 + uint64(c-'0')
 	}
 	if neg {
-		n = -n
+		return int64(-n), true
 	}
-	return n, true
+	return int64(n), true
 }
 
 // parseMultibulk parses one "*N\r\n$len\r\n...\r\n" command from p; it returns the bytes consumed and records

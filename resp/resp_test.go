@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -372,5 +373,35 @@ func TestPeekKeys(t *testing.T) {
 				t.Fatalf("PeekKeys = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestReplyIntegerRange: integer replies span the whole int64 range (INCRBY and BITFIELD can reply
+// -9223372036854775808); one past either end is a malformed reply.
+func TestReplyIntegerRange(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{":-9223372036854775808\r\n", math.MinInt64, true},
+		{":9223372036854775807\r\n", math.MaxInt64, true},
+		{":-9223372036854775807\r\n", -math.MaxInt64, true},
+		{":0\r\n", 0, true},
+		{":-0\r\n", 0, true},
+		{":9223372036854775808\r\n", 0, false},
+		{":-9223372036854775809\r\n", 0, false},
+		{":18446744073709551616\r\n", 0, false},
+		{":-\r\n", 0, false},
+		{":1x\r\n", 0, false},
+	} {
+		v, err := NewReplyReader(strings.NewReader(tc.in)).Read()
+		if (err == nil) != tc.ok || (tc.ok && v.Int != tc.want) {
+			t.Errorf("%q: %v, %v; want %d ok=%v", tc.in, v.Int, err, tc.want, tc.ok)
+		}
+		_, _, err = NewReplyReader(strings.NewReader(tc.in)).Skip()
+		if (err == nil) != tc.ok {
+			t.Errorf("Skip %q: %v, want ok=%v", tc.in, err, tc.ok)
+		}
 	}
 }

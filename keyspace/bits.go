@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
-	"strings"
 )
 
 // Bitmap commands (Redis's bitops.c): strings read and written as arrays of bits, the most significant bit
@@ -130,10 +129,10 @@ func cmdGetBit(c *Ctx) {
 
 // bitRange parses BITCOUNT's and BITPOS's optional unit argument ("BYTE" or "BIT").
 func (c *Ctx) bitRange(arg []byte) (isBit, ok bool) {
-	switch strings.ToLower(string(arg)) {
-	case "bit":
+	switch {
+	case EqualFold(arg, "bit"):
 		return true, true
-	case "byte":
+	case EqualFold(arg, "byte"):
 		return false, true
 	}
 	c.Error(ErrSyntax)
@@ -365,14 +364,14 @@ func cmdBitOp(c *Ctx) {
 		opNot
 	)
 	var op int
-	switch strings.ToLower(string(c.Args[1])) {
-	case "and":
+	switch a := c.Args[1]; {
+	case EqualFold(a, "and"):
 		op = opAnd
-	case "or":
+	case EqualFold(a, "or"):
 		op = opOr
-	case "xor":
+	case EqualFold(a, "xor"):
 		op = opXor
-	case "not":
+	case EqualFold(a, "not"):
 		op = opNot
 	default:
 		c.Error(ErrSyntax)
@@ -465,28 +464,29 @@ func (c *Ctx) bitfieldType(arg []byte) (signed bool, width int, ok bool) {
 
 func cmdBitField(c *Ctx) {
 	readOnlyCmd := c.Cmd.Name == "bitfield_ro"
-	var ops []bitfieldOp
+	var opsBuf [4]bitfieldOp
+	ops := opsBuf[:0]
 	overflow := overflowWrap
 	readOnly := true
 	var highest uint64
 	for j := 2; j < len(c.Args); j++ {
 		rem := len(c.Args) - j - 1
 		var op byte
-		switch sub := strings.ToLower(string(c.Args[j])); {
-		case sub == "get" && rem >= 2:
+		switch sub := c.Args[j]; {
+		case EqualFold(sub, "get") && rem >= 2:
 			op = 'g'
-		case sub == "set" && rem >= 3:
+		case EqualFold(sub, "set") && rem >= 3:
 			op = 's'
-		case sub == "incrby" && rem >= 3:
+		case EqualFold(sub, "incrby") && rem >= 3:
 			op = 'i'
-		case sub == "overflow" && rem >= 1:
+		case EqualFold(sub, "overflow") && rem >= 1:
 			j++
-			switch strings.ToLower(string(c.Args[j])) {
-			case "wrap":
+			switch a := c.Args[j]; {
+			case EqualFold(a, "wrap"):
 				overflow = overflowWrap
-			case "sat":
+			case EqualFold(a, "sat"):
 				overflow = overflowSat
-			case "fail":
+			case EqualFold(a, "fail"):
 				overflow = overflowFail
 			default:
 				c.Error(errBitfieldOver)

@@ -287,7 +287,11 @@ func hlsSplit(line string) []string {
 
 // TestHLSEdgeCases runs hlsEdgeCases against kvlab and redis-server in RESP2 and RESP3 and requires
 // identical replies.
-func TestHLSEdgeCases(t *testing.T) {
+func TestHLSEdgeCases(t *testing.T) { compareScripts(t, hlsEdgeCases) }
+
+// compareScripts runs each script from an empty data set against kvlab and redis-server, in RESP2 and
+// RESP3, and requires identical replies (see hlsEdgeCases for the notation).
+func compareScripts(t *testing.T, scripts [][]string) {
 	redisAddr := hlsStartRedis(t)
 	srv := start(t)
 	for _, proto := range []string{"2", "3"} {
@@ -295,7 +299,7 @@ func TestHLSEdgeCases(t *testing.T) {
 		for _, c := range []*hlsConn{kv, rd} {
 			c.do(t, "HELLO", proto)
 		}
-		for n, script := range hlsEdgeCases {
+		for n, script := range scripts {
 			kv.do(t, "FLUSHALL")
 			rd.do(t, "FLUSHALL")
 			for _, line := range script {
@@ -303,7 +307,7 @@ func TestHLSEdgeCases(t *testing.T) {
 				args := hlsSplit(strings.TrimPrefix(line, "~"))
 				a, b := hlsExact(kv.do(t, args...), sorted), hlsExact(rd.do(t, args...), sorted)
 				if a != b {
-					t.Errorf("RESP%s script %d: %s\n  kvlab:        %s\n  redis-server: %s", proto, n, line, a, b)
+					t.Errorf("RESP%s script %d: %q\n  kvlab:        %s\n  redis-server: %s", proto, n, line, a, b)
 				}
 			}
 		}

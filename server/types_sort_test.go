@@ -110,28 +110,7 @@ var sortEdgeCases = [][]string{
 
 // TestSortEdgeCases runs sortEdgeCases against kvlab and redis-server in RESP2 and RESP3 and requires
 // identical replies.
-func TestSortEdgeCases(t *testing.T) {
-	redisAddr := hlsStartRedis(t)
-	srv := start(t)
-	for _, proto := range []string{"2", "3"} {
-		kv, rd := hlsDial(t, srv.Addr()), hlsDial(t, redisAddr)
-		for _, c := range []*hlsConn{kv, rd} {
-			c.do(t, "HELLO", proto)
-		}
-		for n, script := range sortEdgeCases {
-			kv.do(t, "FLUSHALL")
-			rd.do(t, "FLUSHALL")
-			for _, line := range script {
-				sorted := strings.HasPrefix(line, "~")
-				args := hlsSplit(strings.TrimPrefix(line, "~"))
-				a, b := hlsExact(kv.do(t, args...), sorted), hlsExact(rd.do(t, args...), sorted)
-				if a != b {
-					t.Errorf("RESP%s script %d: %s\n  kvlab:        %s\n  redis-server: %s", proto, n, line, a, b)
-				}
-			}
-		}
-	}
-}
+func TestSortEdgeCases(t *testing.T) { compareScripts(t, sortEdgeCases) }
 
 func init() {
 	// Larger inputs: Redis's partial sort past its insertion-sort and median-of-three thresholds (7 and 40

@@ -84,28 +84,7 @@ func init() {
 }
 
 // TestStringEdgeCases runs strEdgeCases against kvlab and redis-server in RESP2 and RESP3.
-func TestStringEdgeCases(t *testing.T) {
-	redisAddr := hlsStartRedis(t)
-	srv := start(t)
-	for _, proto := range []string{"2", "3"} {
-		kv, rd := hlsDial(t, srv.Addr()), hlsDial(t, redisAddr)
-		for _, c := range []*hlsConn{kv, rd} {
-			c.do(t, "HELLO", proto)
-		}
-		for n, script := range strEdgeCases {
-			kv.do(t, "FLUSHALL")
-			rd.do(t, "FLUSHALL")
-			for _, line := range script {
-				sorted := strings.HasPrefix(line, "~")
-				args := hlsSplit(strings.TrimPrefix(line, "~"))
-				a, b := hlsExact(kv.do(t, args...), sorted), hlsExact(rd.do(t, args...), sorted)
-				if a != b {
-					t.Errorf("RESP%s script %d: %q\n  kvlab:        %s\n  redis-server: %s", proto, n, line, a, b)
-				}
-			}
-		}
-	}
-}
+func TestStringEdgeCases(t *testing.T) { compareScripts(t, strEdgeCases) }
 
 // TestBitmapRedis72: BITCOUNT and BITPOS check their arguments before looking at the key, as Redis 7.2
 // does, so a missing key does not hide a syntax error.

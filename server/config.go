@@ -190,6 +190,8 @@ func init() {
 	addConfigParam(atomicInt(intParam("latency-monitor-threshold", 0, longMax, "0"), func(s *Server) *atomic.Int64 { return &s.set.latencyThreshold }))
 	addConfigParam(atomicInt(intParam("lfu-log-factor", 0, intMax, "10"), func(s *Server) *atomic.Int64 { return &s.set.lfuLogFactor }))
 	addConfigParam(atomicInt(intParam("lfu-decay-time", 0, intMax, "1"), func(s *Server) *atomic.Int64 { return &s.set.lfuDecayTime }))
+	// Process-wide, like the keyspace's HLL code that reads it.
+	addConfigParam(atomicInt(memParam("hll-sparse-max-bytes", 0, longMax, "3000"), func(*Server) *atomic.Int64 { return &keyspace.HLLSparseMaxBytes }))
 	p = strParam("notify-keyspace-events", "")
 	p.check = func(v string) (string, string) {
 		f, ok := parseNotifyFlags(v)
@@ -273,7 +275,6 @@ func init() {
 		intParam("list-compress-depth", 0, intMax, "0"),
 		intParam("stream-node-max-entries", 0, longMax, "100"),
 		memParam("stream-node-max-bytes", 0, longMax, "4096"),
-		memParam("hll-sparse-max-bytes", 0, longMax, "3000"),
 		intParam("maxmemory-eviction-tenacity", 0, 100, "10"),
 		memParam("maxmemory-clients", 0, longMax, "0"),
 		intParam("active-expire-effort", 1, 10, "1"),

@@ -38,6 +38,10 @@ var hllEdgeCases = [][]string{
 		"PFDEBUG foo nokey", "PFDEBUG todense h", "PFDEBUG todense h", "PFDEBUG encoding h", "PFDEBUG decode h",
 		"PFCOUNT h", "STRLEN h", "PFADD g q", "PFDEBUG getreg g", "PFDEBUG encoding g", "SET s v",
 		"PFDEBUG encoding s", "LPUSH l x", "PFDEBUG encoding l", "PFSELFTEST"},
+	// CONFIG SET hll-sparse-max-bytes moves the promotion to dense (and is set back: it is process-wide).
+	{"CONFIG SET hll-sparse-max-bytes 30", "PFADD h a b c d", "PFDEBUG encoding h", "PFADD h e f g h i j k l", "GET h",
+		"PFDEBUG encoding h", "CONFIG GET hll-sparse-max-bytes", "CONFIG SET hll-sparse-max-bytes -1",
+		"CONFIG SET hll-sparse-max-bytes 3000", "PFADD g a b c d e f g h i j k l", "PFDEBUG encoding g"},
 }
 
 // hllBinaryCases hold HLL strings built byte by byte: corrupted, invalid and dense ones.

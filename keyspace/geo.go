@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // The geo commands, a port of Redis 7's geo.c: a geo set is a sorted set whose scores are 52-bit
@@ -235,10 +236,10 @@ func geoGetPointsInRange(z *ZSet, min, max float64, s *geoShape, ga []geoPoint, 
 }
 
 // geoMembersOfAllNeighbors searches the centre box and its (non-excluded) neighbours in Redis's order.
-func geoMembersOfAllNeighbors(z *ZSet, n *geoRadius, s *geoShape, limit int64) []geoPoint {
+// The points found are appended to ga (a reused buffer: see geoPoints).
+func geoMembersOfAllNeighbors(z *ZSet, n *geoRadius, s *geoShape, limit int64, ga []geoPoint) []geoPoint {
 	boxes := [9]geoBits{n.hash, n.neighbors.north, n.neighbors.south, n.neighbors.east, n.neighbors.west,
 		n.neighbors.northEast, n.neighbors.northWest, n.neighbors.southEast, n.neighbors.southWest}
-	var ga []geoPoint
 	lastProcessed := 0
 	for i, b := range boxes {
 		if b.isZero() {
@@ -258,6 +259,10 @@ func geoMembersOfAllNeighbors(z *ZSet, n *geoRadius, s *geoShape, limit int64) [
 	}
 	return ga
 }
+
+// geoPoints recycles the searches' result buffers: a search of a few hundred points otherwise allocates
+// about 13 KB that is garbage once the reply is written (fleet-tracking: 100 MB/s of it).
+var geoPoints = sync.Pool{New: func() any { return new([]geoPoint) }}
 
 const (
 	geoSortNone = iota
@@ -451,7 +456,14 @@ func cmdGeoRadius(c *Ctx) {
 	if anyOpt {
 		limit = count
 	}
-	ga := geoMembersOfAllNeighbors(z, &georadius, &shape, limit)
+	buf := geoPoints.Get().(*[]geoPoint)
+	defer func() {
+		clear(*buf) // drop the member strings
+		*buf = (*buf)[:0]
+		geoPoints.Put(buf)
+	}()
+	ga := geoMembersOfAllNeighbors(z, &georadius, &shape, limit, (*buf)[:0])
+	*buf = ga
 	if len(ga) == 0 && storekey == nil {
 		c.W.Array(0)
 		return

@@ -89,6 +89,7 @@ type settings struct {
 	latencyThreshold atomic.Int64
 	lfuLogFactor     atomic.Int64
 	lfuDecayTime     atomic.Int64
+	scriptLimitMS    atomic.Int64 // busy-reply-threshold: a script running longer is stopped (script.go)
 	outbuf           atomic.Pointer[outbufLimits]
 	limits           atomic.Pointer[resp.Limits]
 }
@@ -190,6 +191,7 @@ func init() {
 	addConfigParam(atomicInt(intParam("latency-monitor-threshold", 0, longMax, "0"), func(s *Server) *atomic.Int64 { return &s.set.latencyThreshold }))
 	addConfigParam(atomicInt(intParam("lfu-log-factor", 0, intMax, "10"), func(s *Server) *atomic.Int64 { return &s.set.lfuLogFactor }))
 	addConfigParam(atomicInt(intParam("lfu-decay-time", 0, intMax, "1"), func(s *Server) *atomic.Int64 { return &s.set.lfuDecayTime }))
+	addConfigParam(atomicInt(withAlias(intParam("busy-reply-threshold", 0, longMax, "5000"), "lua-time-limit"), func(s *Server) *atomic.Int64 { return &s.set.scriptLimitMS }))
 	// Process-wide, like the keyspace's HLL code that reads it.
 	addConfigParam(atomicInt(memParam("hll-sparse-max-bytes", 0, longMax, "3000"), func(*Server) *atomic.Int64 { return &keyspace.HLLSparseMaxBytes }))
 	p = strParam("notify-keyspace-events", "")
@@ -280,7 +282,6 @@ func init() {
 		intParam("active-expire-effort", 1, 10, "1"),
 		intParam("tcp-keepalive", 0, intMax, "300"),
 		intParam("tracking-table-max-keys", 0, longMax, "1000000"),
-		withAlias(intParam("busy-reply-threshold", 0, longMax, "5000"), "lua-time-limit"),
 		intParam("acllog-max-len", 0, longMax, "128"),
 		memParam("auto-aof-rewrite-min-size", 0, longMax, "67108864"),
 		intParam("auto-aof-rewrite-percentage", 0, intMax, "100"),

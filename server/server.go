@@ -116,6 +116,8 @@ type Server struct {
 	cmdStats map[*keyspace.Command]*commandStats
 	// watches (WATCH) is guarded by the keyspace lock.
 	watches map[watchKey][]*watchEntry
+	// lua is the scripting state (script.go), created on first use; guarded by the keyspace lock.
+	lua *scripting
 	// blockedOn queues blocked clients per key in blocking order; readyKeys lists keys modified since the
 	// last serveBlocked. Both are guarded by the keyspace lock.
 	blockedOn map[watchKey][]*conn

@@ -68,9 +68,18 @@ func newExecer(e *Engine) *execer { return &execer{e: e, ks: e.Keyspace()} }
 // do runs one command and returns its reply (RESP) after its effects are durable.
 func (x *execer) do(t testing.TB, args ...string) string {
 	t.Helper()
+	reply, err := x.try(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply
+}
+
+// try is do for goroutines other than the test's: it returns the failure instead of ending the test.
+func (x *execer) try(args ...string) (string, error) {
 	if strings.EqualFold(args[0], "select") { // a connection command: the server's, not the keyspace's
 		x.db, _ = strconv.Atoi(args[1])
-		return "+OK\r\n"
+		return "+OK\r\n", nil
 	}
 	b := make([][]byte, len(args))
 	for i, a := range args {
@@ -82,7 +91,7 @@ func (x *execer) do(t testing.TB, args ...string) string {
 	cmd, msg := keyspace.Resolve(b)
 	if msg != "" {
 		x.ks.Mu.Unlock()
-		t.Fatalf("%v: %s", args, msg)
+		return "", fmt.Errorf("%v: %s", args, msg)
 	}
 	c := &keyspace.Ctx{Args: b, W: &x.w, KS: x.ks, DB: x.ks.DB(x.db), Cmd: cmd, Now: time.Now().UnixMilli(), Effects: &x.eff}
 	cmd.Handler(c)
@@ -91,7 +100,7 @@ func (x *execer) do(t testing.TB, args ...string) string {
 		lsn, err := x.e.Commit(&x.eff, c.Now)
 		if err != nil {
 			x.ks.Mu.Unlock()
-			t.Fatalf("commit %v: %v", args, err)
+			return "", fmt.Errorf("commit %v: %w", args, err)
 		}
 		need = max(need, lsn)
 		if x.history != nil {
@@ -106,9 +115,9 @@ func (x *execer) do(t testing.TB, args ...string) string {
 	reply := string(x.w.Buf)
 	x.ks.Mu.Unlock()
 	if err := x.e.Wait(context.Background(), need); err != nil {
-		t.Fatalf("wait %v: %v", args, err)
+		return "", fmt.Errorf("wait %v: %w", args, err)
 	}
-	return reply
+	return reply, nil
 }
 
 // dump renders the whole data set (every database, TTLs included) as sorted lines, for comparisons. Keys

@@ -38,6 +38,7 @@ type snapshotter struct {
 	lastCow        int64
 	lastCowKeys    int64
 	lastPause      time.Duration // longest keyspace-lock slice of the last snapshot
+	lastSlices     int64         // how many slices the last snapshot's walk took the lock for
 	sinceSnapStart int64         // log bytes since the last snapshot started, restored when one fails
 	// enc is the compressor, kept between snapshots (one runs at a time) so each does not allocate its
 	// own; only the running snapshot uses it.
@@ -169,6 +170,7 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 	start := time.Now()
 	var info SnapshotInfo
 	var pause time.Duration
+	var nslices int64
 	defer func() {
 		s.mu.Lock()
 		s.running = false
@@ -176,7 +178,7 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 		s.lastOK = err == nil
 		s.lastErr = err
 		s.lastDuration = time.Since(start)
-		s.lastCow, s.lastCowKeys, s.lastPause = run.cowSize, run.cowKeys, pause
+		s.lastCow, s.lastCowKeys, s.lastPause, s.lastSlices = run.cowSize, run.cowKeys, pause, nslices
 		if err == nil {
 			s.saves++
 			s.lastTime = time.Now()
@@ -257,6 +259,7 @@ func (e *Engine) finishSnapshot(ctx context.Context, run *snapRun) (err error) {
 			}
 			run.cow, run.cowN = run.cow[:0], 0
 			pause = max(pause, s.Yield())
+			nslices++
 			if view != nil {
 				// In the tier's key order, so the view reads forward instead of seeking anew per key; the
 				// walk goes by rank too, so successive slices read successive parts of the tier.

@@ -23,7 +23,7 @@ func (e *Engine) Stats() []engines.Stat {
 	s.mu.Lock()
 	running, started := s.running, s.started
 	saves, lastOK, lastErr, lastTime, lastDur := s.saves, s.lastOK, s.lastErr, s.lastTime, s.lastDuration
-	lastLSN, lastKeys, lastSize, lastCow, lastCowKeys, lastPause := s.lastLSN, s.lastKeys, s.lastSize, s.lastCow, s.lastCowKeys, s.lastPause
+	lastLSN, lastKeys, lastSize, lastCow, lastCowKeys, lastPause, lastSlices := s.lastLSN, s.lastKeys, s.lastSize, s.lastCow, s.lastCowKeys, s.lastPause, s.lastSlices
 	s.mu.Unlock()
 	e.segMu.Lock()
 	nseg := len(e.segments)
@@ -102,6 +102,7 @@ func (e *Engine) Stats() []engines.Stat {
 	k("snapshot_last_duration_ms", lastDur.Milliseconds())
 	k("snapshot_last_cow_keys", lastCowKeys)
 	k("snapshot_last_max_pause_us", lastPause.Microseconds())
+	k("snapshot_last_slices", lastSlices)
 	if lastErr != nil && !lastOK {
 		k("snapshot_last_error", strings.ReplaceAll(lastErr.Error(), "\n", " "))
 	}

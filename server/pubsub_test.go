@@ -25,12 +25,18 @@ func TestPubSubDelivery(t *testing.T) {
 			}
 			pub := client(t, srv, 2)
 			deadline := time.Now().Add(5 * time.Second)
+			// Until the server has this subscriber's pattern and has dropped the previous subtest's
+			// subscriber, whose connection closes asynchronously.
 			for {
 				n, err := pub.PubSubNumPat(ctx).Result()
 				if err != nil {
 					t.Fatal(err)
 				}
-				if n == 1 || time.Now().After(deadline) {
+				subs, err := pub.PubSubNumSub(ctx, "news").Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (n == 1 && subs["news"] == 1) || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(10 * time.Millisecond)

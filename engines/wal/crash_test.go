@@ -172,6 +172,7 @@ func crashKinds() []string {
 	kinds := []string{"string", "counter"}
 	for _, k := range []struct{ kind, cmd string }{
 		{"hash", "hset"}, {"list", "rpush"}, {"set", "sadd"}, {"zset", "zadd"}, {"stream", "xadd"}, {"multi", "multi"},
+		{"script", "eval"},
 	} {
 		if has(k.cmd) {
 			kinds = append(kinds, k.kind)
@@ -303,9 +304,14 @@ func (c *crashClient) step(cl *client) bool {
 		// A transaction writes two keys; both or neither must survive.
 		cmd = []string{"MULTI"}
 		next = val
+	case "script":
+		// A Lua script writes two keys; its writes are logged as the commands it ran.
 	}
 	if kind == "multi" {
 		return c.txn(cl, key, k, val)
+	}
+	if kind == "script" {
+		return c.script(cl, key, k, val)
 	}
 	if kind == "stream" {
 		v, err := cl.try(cmd...)
@@ -328,6 +334,28 @@ func (c *crashClient) step(cl *client) bool {
 		panic(fmt.Sprintf("%v: %s", cmd, v.Str))
 	}
 	k.state = next
+	return true
+}
+
+// script runs EVAL of a script that sets key and key+":twin" to val.
+func (c *crashClient) script(cl *client, key string, k *crashKey, val string) bool {
+	twin := key + ":twin"
+	tk := c.model[twin]
+	if tk == nil {
+		tk = &crashKey{kind: "string"}
+		c.model[twin] = tk
+	}
+	k.kind, tk.kind = "string", "string"
+	v, err := cl.try("EVAL", `redis.call("SET", KEYS[1], ARGV[1]); redis.call("SET", KEYS[2], ARGV[1]); return 1`, "2", key, twin, val)
+	if err != nil {
+		in := val
+		k.inflight, tk.inflight = &in, &in
+		return false
+	}
+	if v.Kind == '-' {
+		panic(fmt.Sprintf("EVAL: %s", v.Str))
+	}
+	k.state, tk.state = val, val
 	return true
 }
 

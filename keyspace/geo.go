@@ -150,11 +150,11 @@ func (c *Ctx) geoExtractBox(args [][]byte, s *geoShape) bool {
 
 // geoMemberLongLat is longLatFromMember.
 func geoMemberLongLat(z *ZSet, member []byte) (lon, lat float64, ok bool) {
-	n := z.hash.getBytes(member)
-	if n == nil {
+	score, found := geoMemberScore(z, member)
+	if !found {
 		return 0, 0, false
 	}
-	return geoDecodeScore(n.score)
+	return geoDecodeScore(score)
 }
 
 // cmdGeoAdd implements GEOADD key [NX|XX] [CH] lon lat member ...: checked here, then run as the ZADD of
@@ -555,6 +555,18 @@ func (c *Ctx) geoReplyHuman(f float64) {
 	c.W.Bulk(geoAppendHuman(tmp[:0], f))
 }
 
+// geoMemberScore returns member's score in the geo set z (nil when the key is missing).
+func geoMemberScore(z *ZSet, member []byte) (float64, bool) {
+	if z == nil {
+		return 0, false
+	}
+	n := z.hash.getBytes(member)
+	if n == nil {
+		return 0, false
+	}
+	return n.score, true
+}
+
 func cmdGeoHash(c *Ctx) {
 	z, ok := c.zsetLookup(c.Args[1])
 	if !ok {
@@ -562,15 +574,12 @@ func cmdGeoHash(c *Ctx) {
 	}
 	c.W.Array(len(c.Args) - 2)
 	for _, m := range c.Args[2:] {
-		var n *zentry
-		if z != nil {
-			n = z.hash.getBytes(m)
-		}
-		if n == nil {
+		score, found := geoMemberScore(z, m)
+		if !found {
 			c.W.Null()
 			continue
 		}
-		s, ok := geoStandardHash(n.score)
+		s, ok := geoStandardHash(score)
 		if !ok {
 			c.W.Null()
 			continue
@@ -586,15 +595,12 @@ func cmdGeoPos(c *Ctx) {
 	}
 	c.W.Array(len(c.Args) - 2)
 	for _, m := range c.Args[2:] {
-		var n *zentry
-		if z != nil {
-			n = z.hash.getBytes(m)
-		}
-		if n == nil {
+		score, found := geoMemberScore(z, m)
+		if !found {
 			c.W.NullArray()
 			continue
 		}
-		lon, lat, ok := geoDecodeScore(n.score)
+		lon, lat, ok := geoDecodeScore(score)
 		if !ok {
 			c.W.NullArray()
 			continue

@@ -156,23 +156,7 @@ func geoCompare(t *testing.T, kv, rd *hlsConn, line, what string) {
 }
 
 // TestGeoEdgeCases runs geoEdgeCases against kvlab and redis-server in RESP2 and RESP3.
-func TestGeoEdgeCases(t *testing.T) {
-	redisAddr := hlsStartRedis(t)
-	srv := start(t)
-	for _, proto := range []string{"2", "3"} {
-		kv, rd := hlsDial(t, srv.Addr()), hlsDial(t, redisAddr)
-		for _, c := range []*hlsConn{kv, rd} {
-			c.do(t, "HELLO", proto)
-		}
-		for n, script := range geoEdgeCases {
-			kv.do(t, "FLUSHALL")
-			rd.do(t, "FLUSHALL")
-			for _, line := range script {
-				geoCompare(t, kv, rd, line, fmt.Sprintf("RESP%s script %d", proto, n))
-			}
-		}
-	}
-}
+func TestGeoEdgeCases(t *testing.T) { compareScriptsWith(t, geoEdgeCases, geoCompare) }
 
 // geoRandQuery draws a random search: GEOSEARCH, GEOSEARCHSTORE or one of the GEORADIUS commands, around a
 // member or a point, by radius or box, with random ordering, COUNT [ANY] and WITH* flags.

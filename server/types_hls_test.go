@@ -292,6 +292,18 @@ func TestHLSEdgeCases(t *testing.T) { compareScripts(t, hlsEdgeCases) }
 // compareScripts runs each script from an empty data set against kvlab and redis-server, in RESP2 and
 // RESP3, and requires identical replies (see hlsEdgeCases for the notation).
 func compareScripts(t *testing.T, scripts [][]string) {
+	compareScriptsWith(t, scripts, func(t *testing.T, kv, rd *hlsConn, line, where string) {
+		sorted := strings.HasPrefix(line, "~")
+		args := hlsSplit(strings.TrimPrefix(line, "~"))
+		a, b := hlsExact(kv.do(t, args...), sorted), hlsExact(rd.do(t, args...), sorted)
+		if a != b {
+			t.Errorf("%s: %q\n  kvlab:        %s\n  redis-server: %s", where, line, a, b)
+		}
+	})
+}
+
+// compareScriptsWith is compareScripts with its own comparison of one line's replies.
+func compareScriptsWith(t *testing.T, scripts [][]string, check func(t *testing.T, kv, rd *hlsConn, line, where string)) {
 	redisAddr := hlsStartRedis(t)
 	srv := start(t)
 	for _, proto := range []string{"2", "3"} {
@@ -303,12 +315,7 @@ func compareScripts(t *testing.T, scripts [][]string) {
 			kv.do(t, "FLUSHALL")
 			rd.do(t, "FLUSHALL")
 			for _, line := range script {
-				sorted := strings.HasPrefix(line, "~")
-				args := hlsSplit(strings.TrimPrefix(line, "~"))
-				a, b := hlsExact(kv.do(t, args...), sorted), hlsExact(rd.do(t, args...), sorted)
-				if a != b {
-					t.Errorf("RESP%s script %d: %q\n  kvlab:        %s\n  redis-server: %s", proto, n, line, a, b)
-				}
+				check(t, kv, rd, line, fmt.Sprintf("RESP%s script %d", proto, n))
 			}
 		}
 	}

@@ -226,6 +226,11 @@ func CommandKeys(cmd *keyspace.Command, args [][]byte, buf []KeyRef) []KeyRef {
 		if hit && flags&KeyNotKey != 0 {
 			continue // a channel or other name that only routes like a key (SPUBLISH)
 		}
+		if !hit && cmd.Name == "sort" && i > 1 {
+			// SORT's STORE key has no begin_search in its specs ("unknown": the keyword may be anywhere);
+			// Redis's sortGetKeys marks it OW|UPDATE, so writing it needs write access only.
+			flags = KeyOW | KeyUpdate
+		}
 		if flags&KeyVariableFlags != 0 {
 			flags = variableFlags(cmd.Name, args, flags)
 		}

@@ -192,7 +192,8 @@ func TestSortACL(t *testing.T) {
 		"AUTH rall x", "SORT l BY w_*", "SORT l GET o_*", "SORT l BY w_* STORE lz", "LRANGE lz 0 -1",
 		"AUTH wall x", "SORT l BY w_*", "SORT l GET #", "SORT l BY nosort",
 		"AUTH sel x", "SORT_RO l BY w_*", "SORT_RO l GET o_*", "SORT l BY w_*", "SORT l GET #", "SORT l",
-		"AUTH default x"}
+		"ACL SETUSER wo on nopass ~l %W~dst +@all", "AUTH wo x", "SORT l STORE dst", "SORT l LIMIT 0 1 STORE dst",
+		"AUTH default x", "LRANGE dst 0 -1"}
 	for _, proto := range []string{"2", "3"} {
 		kv, rd := hlsDial(t, srv.Addr()), hlsDial(t, redisAddr)
 		for _, c := range []*hlsConn{kv, rd} {

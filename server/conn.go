@@ -70,6 +70,7 @@ type conn struct {
 	lastActive atomic.Int64 // Unix ms of the last command
 	closeAfter bool         // QUIT, or a KILL of this client: close once replies are written
 	killed     atomic.Bool
+	monitor    bool // MONITOR mode (monitor.go; set and read under the keyspace lock)
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
@@ -106,6 +107,7 @@ func (c *conn) close() {
 		c.s.ks.Mu.Lock()
 		c.s.unwatchAll(c)
 		c.s.unsubscribeAll(c)
+		c.s.unmonitor(c)
 		c.s.ks.Mu.Unlock()
 	}
 	c.s.mu.Lock()
@@ -539,6 +541,9 @@ func (c *conn) exec(args [][]byte, now time.Time) (uint64, time.Time) {
 // account records one executed command in the statistics: commandstats, errorstats, the slow log, the
 // latency monitor and the metrics histogram (keyspace lock held). reply is what the command wrote.
 func (s *Server) account(c *conn, cmd *keyspace.Command, args [][]byte, elapsed time.Duration, reply []byte) {
+	if s.monitorN.Load() != 0 {
+		s.feedMonitorsAfter(c, cmd, args)
+	}
 	us := elapsed.Microseconds()
 	if cmd.Flags&keyspace.FlagSkipSlowlog == 0 {
 		if th := s.set.slowlogSlower.Load(); th >= 0 && us >= th {

@@ -187,6 +187,7 @@ func (sc *scripting) load(body []byte) (string, string) {
 
 func cmdEval(x *keyspace.Ctx) {
 	c := connOf(x)
+	c.s.feedScriptCall(c, x.Args)
 	n, err := keyspace.ParseInt(x.Args[2])
 	if err != nil {
 		x.Error(keyspace.ErrNotInt)

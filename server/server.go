@@ -118,6 +118,10 @@ type Server struct {
 	watches map[watchKey][]*watchEntry
 	// lua is the scripting state (script.go), created on first use; guarded by the keyspace lock.
 	lua *scripting
+	// monitors are the MONITOR clients (monitor.go), guarded by the keyspace lock; monitorN is their
+	// number, the command path's only cost when there are none.
+	monitors []*conn
+	monitorN atomic.Int32
 	// blockedOn queues blocked clients per key in blocking order; readyKeys lists keys modified since the
 	// last serveBlocked. Both are guarded by the keyspace lock.
 	blockedOn map[watchKey][]*conn

@@ -158,32 +158,13 @@ func cmdExec(x *keyspace.Ctx) {
 	x.W.Array(len(queue))
 	start := time.Now()
 	for _, q := range queue {
-		x.Args, x.Cmd = q.args, q.cmd
-		x.DB = x.KS.DB(c.db) // SELECT inside the transaction takes effect for what follows
-		x.Block = nil
 		before := len(x.W.Buf)
 		if msg := execCheck(c, q.cmd, q.args); msg != "" {
 			x.Error(msg) // permissions changed since the command was queued (acl.go)
 			s.account(c, q.cmd, q.args, 0, x.W.Buf[before:])
 			continue
 		}
-		x.ThawErr = nil
-		q.cmd.Handler(x)
-		if x.ThawErr != nil {
-			x.W.Buf = x.W.Buf[:before]
-			x.W.Error(thawError(x.ThawErr))
-			x.Block = nil
-		}
-		if x.Block != nil {
-			// A blocking command inside a transaction answers as on timeout (handlers normally do this
-			// themselves when they see InMulti).
-			if x.Block.NullArrayOnTimeout {
-				x.W.NullArray()
-			} else {
-				x.W.Null()
-			}
-			x.Block = nil
-		}
+		runInBatch(c, x, q.cmd, q.args)
 		end := time.Now()
 		s.account(c, q.cmd, q.args, end.Sub(start), x.W.Buf[before:])
 		start = end
@@ -193,6 +174,31 @@ func cmdExec(x *keyspace.Ctx) {
 	c.tx.active, c.tx.failed, c.tx.dirty, c.tx.denyOOM = false, false, false, false
 	clear(c.tx.queue)
 	c.tx.queue = c.tx.queue[:0]
+}
+
+// runInBatch runs one command of an atomic batch (EXEC's queue, a script's redis.call) with x, appending
+// its reply to x.W: a SELECT earlier in the batch takes effect for it, a cold value the tier could not
+// return replaces the reply with the tier's error, and a blocking command answers at once, as on timeout
+// (handlers normally do this themselves when they see x.InMulti, which the caller sets).
+func runInBatch(c *conn, x *keyspace.Ctx, cmd *keyspace.Command, args [][]byte) {
+	before := len(x.W.Buf)
+	x.Args, x.Cmd = args, cmd
+	x.DB = x.KS.DB(c.db)
+	x.Block, x.ThawErr = nil, nil
+	cmd.Handler(x)
+	if x.ThawErr != nil {
+		x.W.Buf = x.W.Buf[:before]
+		x.W.Error(thawError(x.ThawErr))
+		x.Block = nil
+	}
+	if x.Block != nil {
+		if x.Block.NullArrayOnTimeout {
+			x.W.NullArray()
+		} else {
+			x.W.Null()
+		}
+		x.Block = nil
+	}
 }
 
 func cmdWatch(x *keyspace.Ctx) {

@@ -649,25 +649,9 @@ func (sc *scripting) call(L *lua.LState, raise bool) int {
 	w.Proto = run.resp
 	savedW := x.W
 	x.W = w
-	x.Args, x.Cmd = args, cmd
-	x.DB = x.KS.DB(c.db) // SELECT inside the script takes effect for what follows
-	x.Block = nil
-	x.ThawErr = nil
 	x.InMulti = true // blocking commands answer at once, as inside a transaction
 	start := time.Now()
-	cmd.Handler(x)
-	if x.ThawErr != nil {
-		w.Reset()
-		w.Error(thawError(x.ThawErr))
-	}
-	if x.Block != nil {
-		if x.Block.NullArrayOnTimeout {
-			w.NullArray()
-		} else {
-			w.Null()
-		}
-		x.Block = nil
-	}
+	runInBatch(c, x, cmd, args)
 	x.W = savedW
 	s.account(c, cmd, args, time.Since(start), w.Buf)
 	v, _, isErr := replyToLua(L, w.Buf)

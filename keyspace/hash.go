@@ -412,16 +412,11 @@ func cmdHIncrByFloat(c *Ctx) {
 			cur = f
 		}
 	}
-	if cur.IsInf() {
+	s, ok := ldAdd(cur, by)
+	if !ok {
 		c.Error(ErrNaNInf)
 		return
 	}
-	sum := new(big.Float).SetPrec(ldPrec).Add(cur, by)
-	if ldOverflows(sum) {
-		c.Error(ErrNaNInf)
-		return
-	}
-	s := formatLongDouble(sum)
 	if h == nil {
 		h, o, _ = c.hashForWrite(key)
 	}

@@ -143,6 +143,20 @@ func ldOverflows(f *big.Float) bool {
 	return f.IsInf() || (f.Sign() != 0 && f.MantExp(nil) > ldMaxExp)
 }
 
+// ldAdd adds by to cur as long doubles and formats the sum as INCRBYFLOAT and HINCRBYFLOAT reply it;
+// ok=false when an operand is infinite (inf - inf would be NaN) or the sum overflows the long double range
+// ("increment would produce NaN or Infinity").
+func ldAdd(cur, by *big.Float) (sum string, ok bool) {
+	if cur.IsInf() || by.IsInf() {
+		return "", false
+	}
+	f := new(big.Float).SetPrec(ldPrec).Add(cur, by)
+	if ldOverflows(f) {
+		return "", false
+	}
+	return formatLongDouble(f), true
+}
+
 // formatLongDouble formats f as Redis's ld2string in LD_STR_HUMAN mode: "%.17Lf" without the trailing
 // zeros of the fraction (and without a bare point), "-0" printed as "0".
 func formatLongDouble(f *big.Float) string {

@@ -357,16 +357,12 @@ func cmdIncrByFloat(c *Ctx) {
 		c.Error(ErrNotFloat)
 		return
 	}
-	if cur.IsInf() || by.IsInf() { // inf + x is inf and inf - inf is NaN: both refused
+	sum, ok := ldAdd(cur, by)
+	if !ok {
 		c.Error(ErrNaNInf)
 		return
 	}
-	sum := new(big.Float).SetPrec(ldPrec).Add(cur, by)
-	if ldOverflows(sum) {
-		c.Error(ErrNaNInf)
-		return
-	}
-	s := []byte(formatLongDouble(sum))
+	s := []byte(sum)
 	if o != nil {
 		o.SetStr(s)
 		c.Modified(key, o)

@@ -58,16 +58,21 @@ func (c *Ctx) bitOffset(arg []byte, hash bool, width int) (uint64, bool) {
 // holds that bit (Redis's lookupStringForBitCommand); nil after replying WRONGTYPE. grown reports whether
 // the string was created or lengthened.
 func (c *Ctx) bitString(key []byte, maxBit uint64) (o *Object, grown bool) {
-	n := int(maxBit>>3) + 1
 	o = c.LookupWrite(key)
+	if o != nil && o.Type != TypeString {
+		c.Error(ErrWrongType)
+		return nil, false
+	}
+	return c.padString(key, o, int(maxBit>>3)+1)
+}
+
+// padString makes the string o of key (nil: create it) at least n bytes long, zero-padded, as SETRANGE
+// and the bit commands write past a string's end; grown reports whether it was created or lengthened.
+func (c *Ctx) padString(key []byte, o *Object, n int) (_ *Object, grown bool) {
 	if o == nil {
 		o = NewString(make([]byte, n))
 		c.Set(key, o, false)
 		return o, true
-	}
-	if o.Type != TypeString {
-		c.Error(ErrWrongType)
-		return nil, false
 	}
 	if s := o.Str(); len(s) < n {
 		o.SetStr(append(s, make([]byte, n-len(s))...))

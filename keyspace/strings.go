@@ -475,14 +475,7 @@ func cmdSetRange(c *Ctx) {
 		c.Error(ErrStringTooLong)
 		return
 	}
-	if o == nil {
-		o = NewString(nil)
-		c.Set(key, o, false)
-	}
-	need := int(off) + len(val)
-	if need > len(o.Str()) {
-		o.SetStr(append(o.Str(), make([]byte, need-len(o.Str()))...))
-	}
+	o, _ = c.padString(key, o, int(off)+len(val))
 	copy(o.Str()[off:], val)
 	c.Modified(key, o)
 	c.Notify('$', "setrange", key)

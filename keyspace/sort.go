@@ -72,7 +72,7 @@ func sortCString(s string) string {
 // pattern is replaced by the element, and the value is that string key's, or with "field" after a "->"
 // following the '*', that hash field's. ok=false when there is no such value (no '*', missing key or
 // field, wrong type).
-func (c *Ctx) sortLookup(pat []byte, elem string) (string, bool) {
+func (c *Ctx) sortLookup(pat []byte, elem string, scratch *[]byte) (string, bool) {
 	cs := pat
 	if i := bytes.IndexByte(pat, 0); i >= 0 {
 		cs = pat[:i]
@@ -97,10 +97,10 @@ func (c *Ctx) sortLookup(pat []byte, elem string) (string, bool) {
 	if fieldLen > 0 {
 		post -= fieldLen + 2
 	}
-	key := make([]byte, 0, p+len(elem)+post)
-	key = append(key, pat[:p]...)
+	key := append((*scratch)[:0], pat[:p]...) // reused for every element: one key name at a time
 	key = append(key, elem...)
 	key = append(key, pat[p+1:p+1+post]...)
+	*scratch = key
 	o := c.Lookup(key)
 	if o == nil {
 		return "", false
@@ -304,13 +304,14 @@ func cmdSort(c *Ctx) {
 		})
 	}
 
+	var keyBuf []byte // sortLookup's key names
 	convErr := false
 	if !dontsort {
 		for i := range vector {
 			it := &vector[i]
 			by := it.obj
 			if sortBy != nil {
-				v, ok := c.sortLookup(sortBy, it.obj)
+				v, ok := c.sortLookup(sortBy, it.obj, &keyBuf)
 				if !ok {
 					continue
 				}
@@ -330,8 +331,24 @@ func cmdSort(c *Ctx) {
 		if sortBy != nil && (start != 0 || end != int64(len(vector))-1) {
 			pqsort(vector, cmp, int(start), int(end))
 		} else {
-			// glibc's qsort is a merge sort: stable.
-			slices.SortStableFunc(vector, func(a, b sortItem) int { return cmp(&a, &b) })
+			// glibc's qsort is a merge sort: stable. Sorting positions, with ties in their original order,
+			// is that order in O(n log n), and compares elements in place: a comparator over copies made
+			// each copy escape to the heap, two allocations per comparison.
+			order := make([]int, len(vector))
+			for i := range order {
+				order[i] = i
+			}
+			slices.SortFunc(order, func(i, j int) int {
+				if r := cmp(&vector[i], &vector[j]); r != 0 {
+					return r
+				}
+				return i - j
+			})
+			sorted := make([]sortItem, len(vector))
+			for k, i := range order {
+				sorted[k] = vector[i]
+			}
+			vector = sorted
 		}
 	}
 
@@ -351,7 +368,7 @@ func cmdSort(c *Ctx) {
 				c.W.BulkString(it.obj)
 			}
 			for _, g := range gets {
-				if v, ok := c.sortLookup(g, it.obj); ok {
+				if v, ok := c.sortLookup(g, it.obj, &keyBuf); ok {
 					c.W.BulkString(v)
 				} else {
 					c.W.Null()
@@ -369,7 +386,7 @@ func cmdSort(c *Ctx) {
 			continue
 		}
 		for _, g := range gets {
-			v, _ := c.sortLookup(g, it.obj) // a missing value is stored as ""
+			v, _ := c.sortLookup(g, it.obj, &keyBuf) // a missing value is stored as ""
 			out.PushBack(v)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -115,5 +116,22 @@ func TestPQSort(t *testing.T) {
 				t.Fatalf("n=%d lo=%d hi=%d: element %d is %s, want %s", n, lo, hi, i, v[i].obj, want[i].obj)
 			}
 		}
+	}
+}
+
+// BenchmarkSortBy sorts 1,000 list elements by external weight keys and GETs a field of each
+// (SORT ids BY w_* GET o_*->name).
+func BenchmarkSortBy(b *testing.B) {
+	c := benchCtx()
+	for i := 0; i < 1000; i++ {
+		id := strconv.Itoa(i)
+		run(c, []byte("RPUSH"), []byte("ids"), []byte(id))
+		run(c, []byte("SET"), []byte("w_"+id), []byte(strconv.Itoa(i*7919%1000)))
+		run(c, []byte("HSET"), []byte("o_"+id), []byte("name"), []byte("n"+id))
+	}
+	args := [][]byte{[]byte("SORT"), []byte("ids"), []byte("BY"), []byte("w_*"), []byte("GET"), []byte("o_*->name")}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		run(c, args...)
 	}
 }

@@ -37,6 +37,11 @@ type scripting struct {
 	envMT   *lua.LTable // metatable of each run's global environment (read-only, no undefined reads)
 	cache   map[string]*lua.FunctionProto
 	run     *scriptRun // the running script, nil between scripts
+	// state is the one scriptRun (scripts do not nest: EVAL is refused inside a script), reused so that
+	// its reply buffer for redis.call survives from script to script; onError is the PCall error handler
+	// that notes the failing line in it.
+	state   scriptRun
+	onError *lua.LFunction
 }
 
 // scriptRun is the state of one running script.
@@ -235,6 +240,21 @@ func newScripting(s *Server) *scripting {
 		g.RawSetString(name, lua.LNil)
 	}
 	sc := &scripting{L: L, globals: g, cache: map[string]*lua.FunctionProto{}}
+	sc.onError = L.NewFunction(func(L *lua.LState) int {
+		run := &sc.state
+		run.errLine = 0
+		for lv := 1; ; lv++ {
+			dbg, ok := L.GetStack(lv)
+			if !ok {
+				break
+			}
+			if _, err := L.GetInfo("Sl", dbg, lua.LNil); err == nil && dbg.What != "G" && dbg.CurrentLine > 0 {
+				run.errLine = dbg.CurrentLine
+				break
+			}
+		}
+		return 1
+	})
 	g.RawSetString("pcall", L.NewFunction(scriptPCall))
 	g.RawSetString("error", L.NewFunction(scriptErrorFn))
 	g.RawSetString("bit", newBitLib(L))
@@ -423,7 +443,9 @@ func luaNumberString(f float64) string {
 // exec runs the cached script sha and writes its reply.
 func (sc *scripting) exec(c *conn, x *keyspace.Ctx, sha string, keys, argv [][]byte, readOnly bool) {
 	L := sc.L
-	run := &scriptRun{c: c, x: x, sha: sha, readOnly: readOnly, resp: 2}
+	run := &sc.state
+	*run = scriptRun{c: c, x: x, sha: sha, readOnly: readOnly, resp: 2, w: run.w}
+	run.w.Reset()
 	sc.run = run
 	db := c.db
 	args, cmd := x.Args, x.Cmd
@@ -453,20 +475,7 @@ func (sc *scripting) exec(c *conn, x *keyspace.Ctx, sha string, keys, argv [][]b
 		L.SetContext(ctx)
 		defer L.RemoveContext()
 	}
-	err := L.PCall(0, 1, L.NewFunction(func(L *lua.LState) int {
-		run.errLine = 0
-		for lv := 1; ; lv++ {
-			dbg, ok := L.GetStack(lv)
-			if !ok {
-				break
-			}
-			if _, err := L.GetInfo("Sl", dbg, lua.LNil); err == nil && dbg.What != "G" && dbg.CurrentLine > 0 {
-				run.errLine = dbg.CurrentLine
-				break
-			}
-		}
-		return 1
-	}))
+	err := L.PCall(0, 1, sc.onError)
 	if err != nil && limit > 0 && L.Context() != nil && L.Context().Err() != nil {
 		x.W.Error(fmt.Sprintf("ERR script stopped after running for busy-reply-threshold (%d ms): kvlab serves no "+
 			"other client while a script runs, so it cannot wait for SCRIPT KILL; its writes so far are kept "+
